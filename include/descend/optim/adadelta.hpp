@@ -1,0 +1,76 @@
+// Adadelta, as torch.optim.Adadelta, plus inverse-time learning-rate decay.
+//
+// For each parameter w with gradient g, at its t-th update (t = 1, 2, ...):
+//
+//   lr_t = lr / (1 + decay * (t - 1))
+//   g    = g + weight_decay * w                      if weight_decay != 0
+//   v    = rho * v + (1 - rho) * g^2
+//   d    = sqrt(u + eps) / sqrt(v + eps) * g         EpsPlacement::inside_sqrt (PyTorch)
+//   d    = (sqrt(u) + eps) / (sqrt(v) + eps) * g     EpsPlacement::outside_sqrt (cute-dl)
+//   u    = rho * u + (1 - rho) * d^2
+//   w    = w - lr_t * d
+//
+// Defaults (PyTorch): lr 1.0, rho 0.9, eps 1e-6, weight_decay 0. The original
+// Adadelta and cute-dl have no learning rate: that is lr = 1.
+// State per parameter: "square_avg" (v), "acc_delta" (u).
+#pragma once
+
+#include "descend/optim/conventions.hpp"
+#include "descend/optim/optimizer.hpp"
+
+namespace descend {
+
+struct AdadeltaOptions {
+  double lr = 1.0;
+  double rho = 0.9;
+  double eps = 1e-6;
+  double weight_decay = 0;
+  double decay = 0;
+  EpsPlacement eps_placement = EpsPlacement::inside_sqrt;
+};
+
+template <class Scalar>
+class Adadelta : public Optimizer<Scalar> {
+ public:
+  explicit Adadelta(const AdadeltaOptions& options = {})
+      : Optimizer<Scalar>("descend::Adadelta", options.lr, options.decay), options_(options) {
+    const detail::Check check{this->who_};
+    check.in_range("rho", options.rho, 0, 1, false);
+    check.positive("eps", options.eps);
+    check.finite_non_negative("weight_decay", options.weight_decay);
+  }
+
+  const AdadeltaOptions& options() const { return options_; }
+
+  std::vector<std::string> buffer_names() const override { return {"square_avg", "acc_delta"}; }
+
+ protected:
+  double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
+               Scalar* state, std::int64_t, double lr) override {
+    const Scalar lr_s = static_cast<Scalar>(lr);
+    const Scalar wd = static_cast<Scalar>(options_.weight_decay);
+    const Scalar rho = static_cast<Scalar>(options_.rho);
+    const Scalar eps = static_cast<Scalar>(options_.eps);
+    const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
+
+    detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
+      auto w = c.param;
+      auto v = c.state(0);
+      auto u = c.state(1);
+      detail::ChunkArray<Scalar> g = c.grad;
+      if (wd != 0) g += wd * w;                               // g = g + λ w
+      v = rho * v + (1 - rho) * g.square();                   // v = ρ v + (1 - ρ) g²
+      detail::ChunkArray<Scalar> d(g.size());
+      if (inside) d = (u + eps).sqrt() / (v + eps).sqrt() * g;  // d = √(u + ε) / √(v + ε) g
+      else d = (u.sqrt() + eps) / (v.sqrt() + eps) * g;       // d = (√u + ε) / (√v + ε) g
+      u = rho * u + (1 - rho) * d.square();                   // u = ρ u + (1 - ρ) d²
+      w -= lr_s * d;                                          // w = w - lr d
+    });
+    return lr;
+  }
+
+ private:
+  AdadeltaOptions options_;
+};
+
+}  // namespace descend

@@ -1,0 +1,77 @@
+// AdaGrad, as torch.optim.Adagrad, plus inverse-time learning-rate decay.
+//
+// For each parameter w with gradient g, at its t-th update (t = 1, 2, ...):
+//
+//   lr_t = lr / (1 + decay * (t - 1)) / (1 + lr_decay * (t - 1))
+//   g    = g + weight_decay * w                      if weight_decay != 0
+//   s    = s + g^2                                   s starts at initial_accumulator_value
+//   w    = w - lr_t * g / (sqrt(s) + eps)            EpsPlacement::outside_sqrt (PyTorch)
+//   w    = w - lr_t * g / sqrt(s + eps)              EpsPlacement::inside_sqrt (NNDL book)
+//
+// `decay` and `lr_decay` are the same schedule (seed 000's name and PyTorch's);
+// setting both applies both. Defaults (PyTorch): lr 1e-2, lr_decay 0,
+// weight_decay 0, initial_accumulator_value 0, eps 1e-10.
+// State per parameter: "sum".
+#pragma once
+
+#include "descend/optim/conventions.hpp"
+#include "descend/optim/optimizer.hpp"
+
+namespace descend {
+
+struct AdagradOptions {
+  double lr = 1e-2;
+  double lr_decay = 0;
+  double weight_decay = 0;
+  double initial_accumulator_value = 0;
+  double eps = 1e-10;
+  double decay = 0;
+  EpsPlacement eps_placement = EpsPlacement::outside_sqrt;
+};
+
+template <class Scalar>
+class Adagrad : public Optimizer<Scalar> {
+ public:
+  explicit Adagrad(const AdagradOptions& options = {})
+      : Optimizer<Scalar>("descend::Adagrad", options.lr, options.decay), options_(options) {
+    const detail::Check check{this->who_};
+    check.finite_non_negative("lr_decay", options.lr_decay);
+    check.finite_non_negative("weight_decay", options.weight_decay);
+    check.finite_non_negative("initial_accumulator_value", options.initial_accumulator_value);
+    check.positive("eps", options.eps);
+  }
+
+  const AdagradOptions& options() const { return options_; }
+
+  std::vector<std::string> buffer_names() const override { return {"sum"}; }
+
+ protected:
+  void init_state(Scalar* buffers, Eigen::Index n) const override {
+    std::fill(buffers, buffers + n, static_cast<Scalar>(options_.initial_accumulator_value));
+  }
+
+  double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
+               Scalar* state, std::int64_t step, double lr) override {
+    const double clr = lr / (1.0 + static_cast<double>(step - 1) * options_.lr_decay);
+    const Scalar lr_s = static_cast<Scalar>(clr);
+    const Scalar wd = static_cast<Scalar>(options_.weight_decay);
+    const Scalar eps = static_cast<Scalar>(options_.eps);
+    const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
+
+    detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
+      auto w = c.param;
+      auto s = c.state(0);
+      detail::ChunkArray<Scalar> g = c.grad;
+      if (wd != 0) g += wd * w;                    // g = g + λ w
+      s += g.square();                             // s = s + g²
+      if (inside) w -= lr_s * g / (s + eps).sqrt();  // w = w - lr g / √(s + ε)
+      else w -= lr_s * g / (s.sqrt() + eps);       // w = w - lr g / (√s + ε)
+    });
+    return clr;
+  }
+
+ private:
+  AdagradOptions options_;
+};
+
+}  // namespace descend

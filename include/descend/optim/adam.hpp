@@ -1,0 +1,132 @@
+// Adam, AMSGrad and AdamW, as torch.optim.Adam / torch.optim.AdamW, plus
+// inverse-time learning-rate decay.
+//
+// For each parameter w with gradient g, at its t-th update (t = 1, 2, ...):
+//
+//   lr_t = lr / (1 + decay * (t - 1))
+//   if decoupled_weight_decay:  w = w - lr_t * weight_decay * w     (AdamW)
+//   else:                       g = g + weight_decay * w            (L2, if != 0)
+//   m    = beta1 * m + (1 - beta1) * g
+//   v    = beta2 * v + (1 - beta2) * g^2
+//   if amsgrad:  v_max = max(v_max, v);  r = v_max
+//   else:        r = v
+//   m^   = m / (1 - beta1^t)
+//   r^   = r / (1 - beta2^t)
+//   w    = w - lr_t * m^ / (sqrt(r^) + eps)          EpsPlacement::outside_sqrt (PyTorch)
+//   w    = w - lr_t * m^ / sqrt(r^ + eps)            EpsPlacement::inside_sqrt (NNDL book)
+//
+// AMSGrad keeps the running maximum of the raw v and bias-corrects it, as
+// PyTorch's implementation does (the torch 1.13 docs wrote the maximum of the
+// corrected v^ instead; the two differ, and the code is what users ran).
+// Defaults (PyTorch): lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-8,
+// weight_decay 0, amsgrad false. AdamW is Adam with decoupled weight decay and
+// weight_decay 1e-2 by default.
+// State per parameter: "exp_avg" (m), "exp_avg_sq" (v), and "max_exp_avg_sq"
+// (v_max) if amsgrad.
+#pragma once
+
+#include <cmath>
+
+#include "descend/optim/conventions.hpp"
+#include "descend/optim/optimizer.hpp"
+
+namespace descend {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0;
+  bool amsgrad = false;
+  bool decoupled_weight_decay = false;
+  double decay = 0;
+  EpsPlacement eps_placement = EpsPlacement::outside_sqrt;
+};
+
+template <class Scalar>
+class Adam : public Optimizer<Scalar> {
+ public:
+  explicit Adam(const AdamOptions& options = {}) : Adam("descend::Adam", options) {}
+
+  const AdamOptions& options() const { return options_; }
+
+  std::vector<std::string> buffer_names() const override {
+    if (options_.amsgrad) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    return {"exp_avg", "exp_avg_sq"};
+  }
+
+ protected:
+  Adam(const char* who, const AdamOptions& options)
+      : Optimizer<Scalar>(who, options.lr, options.decay), options_(options) {
+    const detail::Check check{this->who_};
+    check.in_range("beta1", options.beta1, 0, 1, true);
+    check.in_range("beta2", options.beta2, 0, 1, true);
+    check.positive("eps", options.eps);
+    check.finite_non_negative("weight_decay", options.weight_decay);
+  }
+
+  double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
+               Scalar* state, std::int64_t step, double lr) override {
+    const double t = static_cast<double>(step);
+    const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
+    const double bias_correction2 = 1.0 - std::pow(options_.beta2, t);
+    const Scalar step_size = static_cast<Scalar>(lr / bias_correction1);
+    const Scalar inv_bc2 = static_cast<Scalar>(1.0 / bias_correction2);
+    const Scalar inv_sqrt_bc2 = static_cast<Scalar>(1.0 / std::sqrt(bias_correction2));
+    const Scalar b1 = static_cast<Scalar>(options_.beta1);
+    const Scalar b2 = static_cast<Scalar>(options_.beta2);
+    const Scalar eps = static_cast<Scalar>(options_.eps);
+    const Scalar wd = static_cast<Scalar>(options_.weight_decay);
+    const Scalar shrink = static_cast<Scalar>(1.0 - lr * options_.weight_decay);
+    const bool decoupled = options_.decoupled_weight_decay;
+    const bool amsgrad = options_.amsgrad;
+    const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
+
+    detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
+      auto w = c.param;
+      auto m = c.state(0);
+      auto v = c.state(1);
+      detail::ChunkArray<Scalar> g = c.grad;
+      if (wd != 0) {
+        if (decoupled) w *= shrink;                   // w = w - lr λ w
+        else g += wd * w;                             // g = g + λ w
+      }
+      m = b1 * m + (1 - b1) * g;                      // m = β1 m + (1 - β1) g
+      v = b2 * v + (1 - b2) * g.square();             // v = β2 v + (1 - β2) g²
+      auto r = amsgrad ? c.state(2) : v;
+      if (amsgrad) r = r.max(v);                      // v_max = max(v_max, v)
+      if (inside) w -= step_size * m / (r * inv_bc2 + eps).sqrt();  // lr m^ / √(r^ + ε)
+      else w -= step_size * m / (r.sqrt() * inv_sqrt_bc2 + eps);    // lr m^ / (√r^ + ε)
+    });
+    return lr;
+  }
+
+ private:
+  AdamOptions options_;
+};
+
+// Adam with decoupled weight decay (Loshchilov & Hutter), with PyTorch's AdamW
+// defaults. Its options always have decoupled_weight_decay = true.
+template <class Scalar>
+class AdamW : public Adam<Scalar> {
+ public:
+  // PyTorch's AdamW defaults: Adam's, with weight_decay 1e-2, decoupled.
+  static AdamOptions defaults() {
+    AdamOptions options;
+    options.weight_decay = 1e-2;
+    options.decoupled_weight_decay = true;
+    return options;
+  }
+
+  explicit AdamW(const AdamOptions& options = defaults())
+      : Adam<Scalar>("descend::AdamW", decoupled(options)) {}
+
+ private:
+  static AdamOptions decoupled(AdamOptions options) {
+    options.decoupled_weight_decay = true;
+    return options;
+  }
+};
+
+}  // namespace descend

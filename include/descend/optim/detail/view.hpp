@@ -1,0 +1,128 @@
+// Strided views onto parameter and gradient memory, and the one-pass chunked
+// traversal every optimizer kernel runs on.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <type_traits>
+
+namespace descend {
+namespace detail {
+
+using Index = Eigen::Index;
+
+// A 2-D window onto memory in (row, col) coordinates: coefficient (i, j) lives
+// at data[i * row_stride + j * col_stride]. T is Scalar or const Scalar.
+template <class T>
+struct View {
+  T* data = nullptr;
+  Index rows = 0;
+  Index cols = 0;
+  Index row_stride = 1;
+  Index col_stride = 1;
+
+  Index size() const { return rows * cols; }
+};
+
+// Strides along an axis of length 1 never matter; setting them to 0 lets two
+// views of the same cells compare equal whatever Eigen reports for them.
+template <class T>
+View<T> canonical(View<T> v) {
+  if (v.rows <= 1) v.row_stride = 0;
+  if (v.cols <= 1) v.col_stride = 0;
+  return v;
+}
+
+template <class Derived>
+constexpr bool has_direct_access() {
+  return (Derived::Flags & Eigen::DirectAccessBit) != 0;
+}
+
+// The view of a direct-access Eigen object (Matrix, Array, Map, Ref, Block).
+template <class Derived>
+auto view_of(Derived& x) {
+  using T = std::remove_pointer_t<decltype(x.data())>;
+  const Index inner = x.innerStride();
+  const Index outer = x.outerStride();
+  constexpr bool row_major = Derived::IsRowMajor;
+  return canonical(View<T>{x.data(), x.rows(), x.cols(), row_major ? outer : inner,
+                           row_major ? inner : outer});
+}
+
+// Elements per chunk of the traversal: every statement of an update runs over
+// one chunk while it sits in L1, so the update is one pass over memory.
+inline constexpr Index kChunk = 64;
+
+template <class Scalar>
+using ChunkArray = Eigen::Array<Scalar, Eigen::Dynamic, 1, Eigen::ColMajor, kChunk, 1>;
+
+// What a kernel sees: up to kChunk contiguous coefficients of the parameter
+// and of the gradient, and the matching slice of each state buffer.
+template <class Scalar>
+struct Chunk {
+  using Map = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+  using ConstMap = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+
+  Map param;
+  ConstMap grad;
+  Scalar* state_base;
+  Index state_size;  // elements per state buffer (the parameter's size)
+  Index offset;      // position of this chunk in each state buffer
+
+  Map state(Index buffer) const {
+    return Map(state_base + buffer * state_size + offset, param.size());
+  }
+};
+
+// Runs kernel(Chunk&) over the parameter in memory order. State buffers are
+// laid out in the same order: element k of a buffer belongs to the k-th
+// coefficient visited. Contiguous runs are used in place; strided ones are
+// gathered into a stack buffer and the parameter is scattered back.
+template <class Scalar, class Kernel>
+void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* state,
+                    Kernel&& kernel) {
+  const bool inner_is_rows =
+      p.cols == 1 || (p.rows != 1 && p.row_stride <= p.col_stride);
+  Index inner_size = inner_is_rows ? p.rows : p.cols;
+  Index outer_size = inner_is_rows ? p.cols : p.rows;
+  const Index p_inner = inner_is_rows ? p.row_stride : p.col_stride;
+  const Index p_outer = inner_is_rows ? p.col_stride : p.row_stride;
+  const Index g_inner = inner_is_rows ? g.row_stride : g.col_stride;
+  const Index g_outer = inner_is_rows ? g.col_stride : g.row_stride;
+  if (outer_size > 1 && p_outer == p_inner * inner_size && g_outer == g_inner * inner_size) {
+    inner_size *= outer_size;  // both are one evenly strided run
+    outer_size = 1;
+  }
+
+  using Map = typename Chunk<Scalar>::Map;
+  using ConstMap = typename Chunk<Scalar>::ConstMap;
+  alignas(64) Scalar p_buf[kChunk];
+  alignas(64) Scalar g_buf[kChunk];
+  const Index n = p.size();
+
+  for (Index o = 0; o < outer_size; ++o) {
+    Scalar* p_run = p.data + o * p_outer;
+    const Scalar* g_run = g.data + o * g_outer;
+    for (Index i0 = 0; i0 < inner_size; i0 += kChunk) {
+      const Index len = std::min(kChunk, inner_size - i0);
+      Scalar* p_ptr = p_run + i0 * p_inner;
+      const Scalar* g_ptr = g_run + i0 * g_inner;
+      if (p_inner != 1) {
+        for (Index k = 0; k < len; ++k) p_buf[k] = p_ptr[k * p_inner];
+      }
+      if (g_inner != 1) {
+        for (Index k = 0; k < len; ++k) g_buf[k] = g_ptr[k * g_inner];
+      }
+      Chunk<Scalar> chunk{Map(p_inner == 1 ? p_ptr : p_buf, len),
+                          ConstMap(g_inner == 1 ? g_ptr : g_buf, len), state, n,
+                          o * inner_size + i0};
+      kernel(chunk);
+      if (p_inner != 1) {
+        for (Index k = 0; k < len; ++k) p_ptr[k * p_inner] = p_buf[k];
+      }
+    }
+  }
+}
+
+}  // namespace detail
+}  // namespace descend

@@ -1,0 +1,95 @@
+// SGD with momentum, dampening, Nesterov momentum and L2 weight decay, as
+// torch.optim.SGD, plus inverse-time learning-rate decay.
+//
+// For each parameter w with gradient g, at its t-th update (t = 1, 2, ...):
+//
+//   lr_t = lr / (1 + decay * (t - 1))                inverse-time decay
+//   g    = g + weight_decay * w                      L2 penalty, if weight_decay != 0
+//   if momentum != 0:
+//     b  = g                                         t = 1 (no dampening, as PyTorch)
+//     b  = momentum * b + (1 - dampening) * g        t > 1
+//     d  = nesterov ? g + momentum * b : b
+//   else d = g
+//   w    = w - lr_t * d
+//
+// With momentum_style = MomentumStyle::lr_inside the learning rate moves into
+// the buffer (cute-dl, Paddle NNDL book): every g above is read as lr_t * g and
+// the last line is w = w - d. Identical to the default while lr_t is constant.
+//
+// Defaults (PyTorch 2.x): lr 1e-3, momentum 0, dampening 0, nesterov false,
+// weight_decay 0; decay 0. Seed 000's "SGD with momentum" (v = g + mu * v,
+// w -= lr_t * v, lr_t = lr / (1 + decay * iteration)) is this class with
+// momentum = mu and decay set. Nesterov needs momentum > 0 and dampening 0.
+// State per parameter: "momentum_buffer" (only when momentum != 0).
+#pragma once
+
+#include "descend/optim/conventions.hpp"
+#include "descend/optim/optimizer.hpp"
+
+namespace descend {
+
+struct SgdOptions {
+  double lr = 1e-3;
+  double momentum = 0;
+  double dampening = 0;
+  bool nesterov = false;
+  double weight_decay = 0;
+  double decay = 0;
+  MomentumStyle momentum_style = MomentumStyle::lr_outside;
+};
+
+template <class Scalar>
+class Sgd : public Optimizer<Scalar> {
+ public:
+  explicit Sgd(const SgdOptions& options = {})
+      : Optimizer<Scalar>("descend::Sgd", options.lr, options.decay), options_(options) {
+    const detail::Check check{this->who_};
+    check.in_range("momentum", options.momentum, 0, 1, true);
+    check.in_range("dampening", options.dampening, 0, 1, false);
+    check.finite_non_negative("weight_decay", options.weight_decay);
+    check.that(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
+               detail::concat("nesterov needs momentum > 0 and dampening = 0 (momentum = ",
+                              options.momentum, ", dampening = ", options.dampening, ")"));
+  }
+
+  const SgdOptions& options() const { return options_; }
+
+  std::vector<std::string> buffer_names() const override {
+    if (options_.momentum == 0) return {};
+    return {"momentum_buffer"};
+  }
+
+ protected:
+  double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
+               Scalar* state, std::int64_t step, double lr) override {
+    const bool inside = options_.momentum_style == MomentumStyle::lr_inside;
+    const Scalar lr_s = static_cast<Scalar>(lr);
+    const Scalar wd = static_cast<Scalar>(options_.weight_decay);
+    const Scalar mu = static_cast<Scalar>(options_.momentum);
+    // Scale of the gradient entering the buffer, and of the step leaving it.
+    const Scalar in = inside ? lr_s : Scalar(1);
+    const Scalar out = inside ? Scalar(1) : lr_s;
+    // The buffer starts at zero, so at t = 1 this makes b = g, undampened.
+    const Scalar damped = static_cast<Scalar>(step == 1 ? 1.0 : 1.0 - options_.dampening) * in;
+
+    detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
+      auto w = c.param;
+      detail::ChunkArray<Scalar> g = c.grad;
+      if (wd != 0) g += wd * w;                           // g = g + λ w
+      if (mu == 0) {
+        w -= lr_s * g;                                    // w = w - lr g
+        return;
+      }
+      auto b = c.state(0);
+      b = mu * b + damped * g;                            // b = μ b + (1 - τ) g
+      if (options_.nesterov) w -= out * (in * g + mu * b);  // w = w - lr (g + μ b)
+      else w -= out * b;                                  // w = w - lr b
+    });
+    return lr;
+  }
+
+ private:
+  SgdOptions options_;
+};
+
+}  // namespace descend

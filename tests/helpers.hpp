@@ -1,0 +1,156 @@
+// Shared by the tests: the reference problem, and optimizers built from the
+// option strings of tests/reference/generate.py.
+#pragma once
+
+#include <Eigen/Core>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "descend/descend.hpp"
+
+namespace testing {
+
+struct ReferenceCase {
+  const char* optimizer;
+  const char* options;
+  double trajectory[50][6];
+};
+
+inline const std::vector<ReferenceCase>& reference_cases() {
+  static const std::vector<ReferenceCase> cases = {
+#include "reference/trajectories.inc"
+  };
+  return cases;
+}
+
+// The reference problem of generate.py: x in R^6, g = c (x - x*) + 0.3 sin(2x).
+inline const double kX0[6] = {1.5, -0.8, 0.3, -2.0, 0.05, 1.1};
+inline const double kC[6] = {1.0, 3.0, 0.5, 2.0, 10.0, 0.1};
+inline const double kXStar[6] = {0.5, 0.2, -0.4, 0.1, -0.3, 0.7};
+
+// Coefficient k of the reference problem sits at param(k % rows, k / rows)
+// for a column-major view; the optimizer is element-wise, so any fixed
+// assignment of coefficients to positions works if grad uses the same one.
+template <class X>
+auto reference_gradient(const Eigen::DenseBase<X>& x, const Eigen::DenseBase<X>& c,
+                        const Eigen::DenseBase<X>& x_star) {
+  return (c.derived().array() * (x.derived().array() - x_star.derived().array()) +
+          0.3 * (2 * x.derived().array()).sin());
+}
+
+using Options = std::map<std::string, std::string>;
+
+inline Options parse_options(const std::string& text) {
+  Options options;
+  std::istringstream in(text);
+  std::string item;
+  while (in >> item) {
+    const auto eq = item.find('=');
+    options[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return options;
+}
+
+inline double number(const Options& o, const std::string& key, double fallback) {
+  const auto it = o.find(key);
+  return it == o.end() ? fallback : std::stod(it->second);
+}
+inline bool flag(const Options& o, const std::string& key) { return number(o, key, 0) != 0; }
+inline descend::EpsPlacement eps_at(const Options& o, descend::EpsPlacement fallback) {
+  const auto it = o.find("eps_at");
+  if (it == o.end()) return fallback;
+  return it->second == "inside" ? descend::EpsPlacement::inside_sqrt
+                                : descend::EpsPlacement::outside_sqrt;
+}
+inline descend::MomentumStyle style(const Options& o) {
+  const auto it = o.find("style");
+  return it != o.end() && it->second == "inside" ? descend::MomentumStyle::lr_inside
+                                                 : descend::MomentumStyle::lr_outside;
+}
+
+template <class Scalar>
+std::unique_ptr<descend::Optimizer<Scalar>> make_optimizer(const std::string& name,
+                                                           const std::string& text) {
+  const Options o = parse_options(text);
+  if (name == "sgd") {
+    descend::SgdOptions s;
+    s.lr = number(o, "lr", s.lr);
+    s.momentum = number(o, "momentum", s.momentum);
+    s.dampening = number(o, "dampening", s.dampening);
+    s.nesterov = flag(o, "nesterov");
+    s.weight_decay = number(o, "weight_decay", s.weight_decay);
+    s.decay = number(o, "decay", s.decay);
+    s.momentum_style = style(o);
+    return std::make_unique<descend::Sgd<Scalar>>(s);
+  }
+  if (name == "adagrad") {
+    descend::AdagradOptions s;
+    s.lr = number(o, "lr", s.lr);
+    s.lr_decay = number(o, "lr_decay", s.lr_decay);
+    s.weight_decay = number(o, "weight_decay", s.weight_decay);
+    s.initial_accumulator_value = number(o, "initial_accumulator_value", 0);
+    s.eps = number(o, "eps", s.eps);
+    s.decay = number(o, "decay", s.decay);
+    s.eps_placement = eps_at(o, s.eps_placement);
+    return std::make_unique<descend::Adagrad<Scalar>>(s);
+  }
+  if (name == "rmsprop") {
+    descend::RmspropOptions s;
+    s.lr = number(o, "lr", s.lr);
+    s.alpha = number(o, "alpha", s.alpha);
+    s.eps = number(o, "eps", s.eps);
+    s.weight_decay = number(o, "weight_decay", s.weight_decay);
+    s.momentum = number(o, "momentum", s.momentum);
+    s.centered = flag(o, "centered");
+    s.decay = number(o, "decay", s.decay);
+    s.eps_placement = eps_at(o, s.eps_placement);
+    s.momentum_style = style(o);
+    return std::make_unique<descend::Rmsprop<Scalar>>(s);
+  }
+  if (name == "adadelta") {
+    descend::AdadeltaOptions s;
+    s.lr = number(o, "lr", s.lr);
+    s.rho = number(o, "rho", s.rho);
+    s.eps = number(o, "eps", s.eps);
+    s.weight_decay = number(o, "weight_decay", s.weight_decay);
+    s.decay = number(o, "decay", s.decay);
+    s.eps_placement = eps_at(o, s.eps_placement);
+    return std::make_unique<descend::Adadelta<Scalar>>(s);
+  }
+  if (name == "adam" || name == "adamw") {
+    descend::AdamOptions s = name == "adamw" ? descend::AdamW<Scalar>::defaults() : descend::AdamOptions{};
+    s.lr = number(o, "lr", s.lr);
+    s.beta1 = number(o, "beta1", s.beta1);
+    s.beta2 = number(o, "beta2", s.beta2);
+    s.eps = number(o, "eps", s.eps);
+    s.weight_decay = number(o, "weight_decay", s.weight_decay);
+    s.amsgrad = flag(o, "amsgrad");
+    s.decoupled_weight_decay = s.decoupled_weight_decay || flag(o, "decoupled");
+    s.decay = number(o, "decay", s.decay);
+    s.eps_placement = eps_at(o, s.eps_placement);
+    if (name == "adamw") return std::make_unique<descend::AdamW<Scalar>>(s);
+    return std::make_unique<descend::Adam<Scalar>>(s);
+  }
+  throw std::invalid_argument("unknown optimizer " + name);
+}
+
+// The learning rate a reference case switches to before update 26, or < 0.
+inline double lr_at_25(const ReferenceCase& c) {
+  return number(parse_options(c.options), "lr_at_25", -1);
+}
+
+// Largest |a - b| / max(|b|, floor) over a trajectory row.
+inline double relative_error(const double* expected, const double* actual, int n,
+                             double floor = 1e-3) {
+  double worst = 0;
+  for (int k = 0; k < n; ++k)
+    worst = std::max(worst, std::abs(actual[k] - expected[k]) / std::max(std::abs(expected[k]), floor));
+  return worst;
+}
+
+}  // namespace testing
