@@ -31,7 +31,7 @@ double run_reference(descend::Optimizer<Scalar>& opt, Param&& param, const Refer
   double worst = 0;
   for (int t = 1; t <= 50; ++t) {
     if (t == 26 && new_lr >= 0) opt.set_lr(new_lr);
-    auto x = param.array();
+    auto&& x = param.array();
     if (form == GradientForm::expression) {
       opt.update(param, scale * (x - target) + Scalar(0.3) * (Scalar(2) * x).sin());
     } else {

@@ -267,7 +267,7 @@ class Optimizer {
   static void check_param_type() {
     using P = std::remove_reference_t<Param>;
     using D = std::remove_cv_t<P>;
-    static_assert(std::is_base_of<Eigen::DenseBase<D>, D>::value,
+    static_assert(detail::is_eigen_dense<D>(),
                   "descend: parameters and registered gradients must be Eigen dense objects");
     static_assert(std::is_same<typename D::Scalar, Scalar>::value,
                   "descend: the parameter's Scalar type must be the optimizer's");

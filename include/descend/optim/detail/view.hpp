@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <type_traits>
+#include <utility>
 
 namespace descend {
 namespace detail {
@@ -31,6 +32,16 @@ View<T> canonical(View<T> v) {
   if (v.rows <= 1) v.row_stride = 0;
   if (v.cols <= 1) v.col_stride = 0;
   return v;
+}
+
+// Whether T derives from some Eigen::DenseBase<...> (VectorBlock, for one,
+// derives from DenseBase<Block<...>>, not from DenseBase<VectorBlock>).
+template <class D>
+std::true_type dense_base_test(const Eigen::DenseBase<D>*);
+std::false_type dense_base_test(...);
+template <class T>
+constexpr bool is_eigen_dense() {
+  return decltype(dense_base_test(std::declval<T*>()))::value;
 }
 
 template <class Derived>
