@@ -40,8 +40,7 @@ struct Run {
 int main() {
   const Data data = make_data(200);
   // The exact least-squares solution, to judge the optimizers against.
-  const Eigen::Vector3d best =
-      data.features.colPivHouseholderQr().solve(data.y);
+  const Eigen::Vector3d best = data.features.colPivHouseholderQr().solve(data.y);
 
   std::vector<Run> runs;
   {
@@ -73,7 +72,8 @@ int main() {
   }
 
   std::printf("least squares: a = %.4f, b = %.4f, c = %.4f\n", best(0), best(1), best(2));
-  std::printf("%-14s %8s %10s %10s %10s %12s\n", "optimizer", "steps", "a", "b", "c", "|theta-best|");
+  std::printf("%-14s %8s %10s %10s %10s %12s\n", "optimizer", "steps", "a", "b", "c",
+              "|theta-best|");
   bool all_close = true;
   for (Run& run : runs) {
     Eigen::Vector3d theta = Eigen::Vector3d::Zero();

@@ -123,7 +123,8 @@ std::unique_ptr<descend::Optimizer<Scalar>> make_optimizer(const std::string& na
     return std::make_unique<descend::Adadelta<Scalar>>(s);
   }
   if (name == "adam" || name == "adamw") {
-    descend::AdamOptions s = name == "adamw" ? descend::AdamW<Scalar>::defaults() : descend::AdamOptions{};
+    descend::AdamOptions s =
+        name == "adamw" ? descend::AdamW<Scalar>::defaults() : descend::AdamOptions{};
     s.lr = number(o, "lr", s.lr);
     s.beta1 = number(o, "beta1", s.beta1);
     s.beta2 = number(o, "beta2", s.beta2);
@@ -149,7 +150,8 @@ inline double relative_error(const double* expected, const double* actual, int n
                              double floor = 1e-3) {
   double worst = 0;
   for (int k = 0; k < n; ++k)
-    worst = std::max(worst, std::abs(actual[k] - expected[k]) / std::max(std::abs(expected[k]), floor));
+    worst =
+        std::max(worst, std::abs(actual[k] - expected[k]) / std::max(std::abs(expected[k]), floor));
   return worst;
 }
 

@@ -11,7 +11,8 @@ enum class GradientForm { evaluated, expression };
 // Coefficient k of the reference problem lives at (k % 2, k / 2) of a 2x3 view.
 template <class Param>
 void set_reference_start(Param&& param) {
-  for (int k = 0; k < 6; ++k) param(k % 2, k / 2) = static_cast<typename std::decay_t<Param>::Scalar>(kX0[k]);
+  for (int k = 0; k < 6; ++k)
+    param(k % 2, k / 2) = static_cast<typename std::decay_t<Param>::Scalar>(kX0[k]);
 }
 
 template <class Scalar>

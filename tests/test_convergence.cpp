@@ -39,8 +39,7 @@ struct Setting {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("every optimizer minimises a convex quadratic", "[convergence]", float,
-                   double) {
+TEMPLATE_TEST_CASE("every optimizer minimises a convex quadratic", "[convergence]", float, double) {
   const Setting settings[] = {
       {"sgd", "lr=0.1", 300},
       {"sgd", "lr=0.05 momentum=0.9 nesterov=1", 300},
@@ -62,12 +61,9 @@ TEMPLATE_TEST_CASE("every optimizer minimises a convex quadratic", "[convergence
 TEMPLATE_TEST_CASE("every optimizer minimises the Rosenbrock function", "[convergence]", float,
                    double) {
   const Setting settings[] = {
-      {"sgd", "lr=0.0005 momentum=0.9", 20000},
-      {"adagrad", "lr=0.5", 20000},
-      {"rmsprop", "lr=0.002 decay=0.0005", 20000},
-      {"adadelta", "lr=2 rho=0.95 decay=0.001", 50000},
-      {"adam", "lr=0.01 decay=0.0005", 20000},
-      {"adam", "lr=0.01 amsgrad=1", 20000},
+      {"sgd", "lr=0.0005 momentum=0.9", 20000},    {"adagrad", "lr=0.5", 20000},
+      {"rmsprop", "lr=0.002 decay=0.0005", 20000}, {"adadelta", "lr=2 rho=0.95 decay=0.001", 50000},
+      {"adam", "lr=0.01 decay=0.0005", 20000},     {"adam", "lr=0.01 amsgrad=1", 20000},
   };
   for (const Setting& s : settings) {
     auto opt = testing::make_optimizer<TestType>(s.optimizer, s.options);

@@ -16,9 +16,10 @@ template <class Scalar, class Param>
 void check_kind(Param&& param, GradientForm form = GradientForm::evaluated) {
   for (const auto& c : testing::reference_cases()) {
     const std::string options = c.options;
-    const bool wanted = (std::string(c.optimizer) == "adamw" && options.find("amsgrad") != std::string::npos) ||
-                        (std::string(c.optimizer) == "rmsprop" &&
-                         options == "lr=0.01 centered=1 momentum=0.5 eps=1e-4");
+    const bool wanted =
+        (std::string(c.optimizer) == "adamw" && options.find("amsgrad") != std::string::npos) ||
+        (std::string(c.optimizer) == "rmsprop" &&
+         options == "lr=0.01 centered=1 momentum=0.5 eps=1e-4");
     if (!wanted) continue;
     auto opt = testing::make_optimizer<Scalar>(c.optimizer, c.options);
     INFO(c.optimizer << " " << c.options);
@@ -52,8 +53,8 @@ TEMPLATE_TEST_CASE("arrays are updated in place", "[kinds]", float, double) {
   check_kind<TestType>(dynamic);
 }
 
-TEMPLATE_TEST_CASE("Maps over user memory are updated in place, with any strides", "[kinds]",
-                   float, double) {
+TEMPLATE_TEST_CASE("Maps over user memory are updated in place, with any strides", "[kinds]", float,
+                   double) {
   std::vector<TestType> memory(64, TestType(7));
   check_kind<TestType>(Eigen::Map<Eigen::Matrix<TestType, 2, 3>>(memory.data()));
   check_kind<TestType>(
@@ -87,8 +88,7 @@ TEMPLATE_TEST_CASE("Refs are updated in place", "[kinds]", float, double) {
   CHECK(big(3, 2) == 7);
 }
 
-TEMPLATE_TEST_CASE("contiguous and strided Blocks are updated in place", "[kinds]", float,
-                   double) {
+TEMPLATE_TEST_CASE("contiguous and strided Blocks are updated in place", "[kinds]", float, double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
   Matrix wide = Matrix::Constant(2, 7, 7);
   check_kind<TestType>(wide.middleCols(2, 3));  // contiguous
@@ -124,9 +124,8 @@ TEMPLATE_TEST_CASE("long parameters cross chunk boundaries correctly", "[kinds]"
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
   Matrix big = Matrix::Zero(101, 12);
   auto block = big.block(1, 1, 100, 10);
-  Matrix grad = Matrix::NullaryExpr(100, 10, [](Eigen::Index i, Eigen::Index j) {
-    return static_cast<TestType>(i + 100 * j);
-  });
+  Matrix grad = Matrix::NullaryExpr(
+      100, 10, [](Eigen::Index i, Eigen::Index j) { return static_cast<TestType>(i + 100 * j); });
   descend::SgdOptions o;
   o.lr = 1;
   descend::Sgd<TestType> opt(o);

@@ -8,9 +8,9 @@
 
 using descend::Adam;
 using descend::AdamOptions;
-using descend::ShapeError;
 using descend::Sgd;
 using descend::SgdOptions;
+using descend::ShapeError;
 
 namespace {
 AdamOptions adam(double lr) {
@@ -211,8 +211,8 @@ TEST_CASE("a registered Matrix is followed as an object", "[registration][identi
   // Resized: an error, with the registration named.
   w.resize(3, 3);
   g.resize(3, 3);
-  CHECK_THROWS_WITH(opt.step(), Catch::Contains("registered parameter #0") &&
-                                    Catch::Contains("is now 3x3"));
+  CHECK_THROWS_WITH(opt.step(),
+                    Catch::Contains("registered parameter #0") && Catch::Contains("is now 3x3"));
 }
 
 TEST_CASE("a parameter can be registered once", "[registration][errors]") {

@@ -39,7 +39,7 @@ TEMPLATE_TEST_CASE("Adadelta follows the reference trajectories", "[adadelta][re
                    double) {
   check_family<TestType>("adadelta");
 }
-TEMPLATE_TEST_CASE("Adam, AMSGrad and AdamW follow the reference trajectories",
-                   "[adam][reference]", float, double) {
+TEMPLATE_TEST_CASE("Adam, AMSGrad and AdamW follow the reference trajectories", "[adam][reference]",
+                   float, double) {
   check_family<TestType>("adam");
 }

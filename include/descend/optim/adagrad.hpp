@@ -62,10 +62,12 @@ class Adagrad : public Optimizer<Scalar> {
       auto w = c.param;
       auto s = c.state(0);
       detail::ChunkArray<Scalar> g = c.grad;
-      if (wd != 0) g += wd * w;                    // g = g + λ w
-      s += g.square();                             // s = s + g²
-      if (inside) w -= lr_s * g / (s + eps).sqrt();  // w = w - lr g / √(s + ε)
-      else w -= lr_s * g / (s.sqrt() + eps);       // w = w - lr g / (√s + ε)
+      if (wd != 0) g += wd * w;  // g = g + λ w
+      s += g.square();           // s = s + g²
+      if (inside)
+        w -= lr_s * g / (s + eps).sqrt();  // w = w - lr g / √(s + ε)
+      else
+        w -= lr_s * g / (s.sqrt() + eps);  // w = w - lr g / (√s + ε)
     });
     return clr;
   }

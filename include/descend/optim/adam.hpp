@@ -89,15 +89,19 @@ class Adam : public Optimizer<Scalar> {
       auto v = c.state(1);
       detail::ChunkArray<Scalar> g = c.grad;
       if (wd != 0) {
-        if (decoupled) w *= shrink;                   // w = w - lr λ w
-        else g += wd * w;                             // g = g + λ w
+        if (decoupled)
+          w *= shrink;  // w = w - lr λ w
+        else
+          g += wd * w;  // g = g + λ w
       }
-      m = b1 * m + (1 - b1) * g;                      // m = β1 m + (1 - β1) g
-      v = b2 * v + (1 - b2) * g.square();             // v = β2 v + (1 - β2) g²
+      m = b1 * m + (1 - b1) * g;           // m = β1 m + (1 - β1) g
+      v = b2 * v + (1 - b2) * g.square();  // v = β2 v + (1 - β2) g²
       auto r = amsgrad ? c.state(2) : v;
-      if (amsgrad) r = r.max(v);                      // v_max = max(v_max, v)
-      if (inside) w -= step_size * m / (r * inv_bc2 + eps).sqrt();  // lr m^ / √(r^ + ε)
-      else w -= step_size * m / (r.sqrt() * inv_sqrt_bc2 + eps);    // lr m^ / (√r^ + ε)
+      if (amsgrad) r = r.max(v);  // v_max = max(v_max, v)
+      if (inside)
+        w -= step_size * m / (r * inv_bc2 + eps).sqrt();  // lr m^ / √(r^ + ε)
+      else
+        w -= step_size * m / (r.sqrt() * inv_sqrt_bc2 + eps);  // lr m^ / (√r^ + ε)
     });
     return lr;
   }

@@ -32,8 +32,7 @@ struct Check {
 
   void at_least(const char* name, double value, double low) const {
     if (!(value >= low))
-      throw std::invalid_argument(
-          concat(who, ": ", name, " = ", value, " must be >= ", low));
+      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be >= ", low));
   }
   void positive(const char* name, double value) const {
     if (!(value > 0) || std::isinf(value))
@@ -41,12 +40,11 @@ struct Check {
           concat(who, ": ", name, " = ", value, " must be positive and finite"));
   }
   // low <= value <= high, or low <= value < high when high_open.
-  void in_range(const char* name, double value, double low, double high,
-                bool high_open) const {
+  void in_range(const char* name, double value, double low, double high, bool high_open) const {
     const bool ok = value >= low && (high_open ? value < high : value <= high);
     if (!ok)
-      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be in [",
-                                         low, ", ", high, high_open ? ")" : "]"));
+      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be in [", low, ", ",
+                                         high, high_open ? ")" : "]"));
   }
   void finite_non_negative(const char* name, double value) const {
     at_least(name, value, 0.0);

@@ -180,8 +180,10 @@ class Optimizer {
     }
     slots_.pop_back();
     for (Registration& r : registered_) {
-      if (r.slot == i) r.slot = kNone;
-      else if (r.slot == last) r.slot = i;
+      if (r.slot == i)
+        r.slot = kNone;
+      else if (r.slot == last)
+        r.slot = i;
     }
     return true;
   }
@@ -299,8 +301,9 @@ class Optimizer {
       return;
     throw ShapeError(detail::concat(
         who_, ": ", where, "parameter at ", static_cast<const void*>(p.data), " is now ", p.rows,
-        "x", p.cols, " (strides ", p.row_stride, ", ", p.col_stride, ") but its state was made for ",
-        q.rows, "x", q.cols, " (strides ", q.row_stride, ", ", q.col_stride,
+        "x", p.cols, " (strides ", p.row_stride, ", ", p.col_stride,
+        ") but its state was made for ", q.rows, "x", q.cols, " (strides ", q.row_stride, ", ",
+        q.col_stride,
         "); it was resized or viewed differently. Call forget() on it to start afresh"));
   }
 
@@ -319,8 +322,9 @@ class Optimizer {
     const Slot* s = find(param.data());
     if (s) {
       auto v = detail::view_of(param);
-      check_layout(*s, detail::View<Scalar>{const_cast<Scalar*>(v.data), v.rows, v.cols,
-                                            v.row_stride, v.col_stride},
+      check_layout(*s,
+                   detail::View<Scalar>{const_cast<Scalar*>(v.data), v.rows, v.cols, v.row_stride,
+                                        v.col_stride},
                    "");
     }
     return s;
@@ -379,7 +383,8 @@ class Optimizer {
 
   void advance(Slot& s, const detail::View<Scalar>& p, const detail::View<const Scalar>& g) {
     s.step += 1;
-    const double lr_t = lr_ / (1.0 + decay_ * static_cast<double>(s.step - 1));  // inverse-time decay
+    const double lr_t =
+        lr_ / (1.0 + decay_ * static_cast<double>(s.step - 1));  // inverse-time decay
     current_lr_ = apply(p, g, s.buffers.data(), s.step, lr_t);
   }
 

@@ -75,15 +75,17 @@ class Sgd : public Optimizer<Scalar> {
     detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
       auto w = c.param;
       detail::ChunkArray<Scalar> g = c.grad;
-      if (wd != 0) g += wd * w;                           // g = g + λ w
+      if (wd != 0) g += wd * w;  // g = g + λ w
       if (mu == 0) {
-        w -= lr_s * g;                                    // w = w - lr g
+        w -= lr_s * g;  // w = w - lr g
         return;
       }
       auto b = c.state(0);
-      b = mu * b + damped * g;                            // b = μ b + (1 - τ) g
-      if (options_.nesterov) w -= out * (in * g + mu * b);  // w = w - lr (g + μ b)
-      else w -= out * b;                                  // w = w - lr b
+      b = mu * b + damped * g;  // b = μ b + (1 - τ) g
+      if (options_.nesterov)
+        w -= out * (in * g + mu * b);  // w = w - lr (g + μ b)
+      else
+        w -= out * b;  // w = w - lr b
     });
     return lr;
   }

@@ -56,8 +56,8 @@ auto view_of(Derived& x) {
   const Index inner = x.innerStride();
   const Index outer = x.outerStride();
   constexpr bool row_major = Derived::IsRowMajor;
-  return canonical(View<T>{x.data(), x.rows(), x.cols(), row_major ? outer : inner,
-                           row_major ? inner : outer});
+  return canonical(
+      View<T>{x.data(), x.rows(), x.cols(), row_major ? outer : inner, row_major ? inner : outer});
 }
 
 // Elements per chunk of the traversal: every statement of an update runs over
@@ -92,8 +92,7 @@ struct Chunk {
 template <class Scalar, class Kernel>
 void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* state,
                     Kernel&& kernel) {
-  const bool inner_is_rows =
-      p.cols == 1 || (p.rows != 1 && p.row_stride <= p.col_stride);
+  const bool inner_is_rows = p.cols == 1 || (p.rows != 1 && p.row_stride <= p.col_stride);
   Index inner_size = inner_is_rows ? p.rows : p.cols;
   Index outer_size = inner_is_rows ? p.cols : p.rows;
   const Index p_inner = inner_is_rows ? p.row_stride : p.col_stride;
