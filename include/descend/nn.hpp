@@ -1,0 +1,10 @@
+// descend's small layer set and data generators (used by the examples).
+// Independent of the optimizers: nothing here includes descend/optim.
+#pragma once
+
+#include "descend/data/linear.hpp"
+#include "descend/data/random.hpp"
+#include "descend/data/spiral.hpp"
+#include "descend/nn/activations.hpp"
+#include "descend/nn/dense.hpp"
+#include "descend/nn/losses.hpp"

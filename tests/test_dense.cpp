@@ -1,0 +1,66 @@
+#include <catch2/catch.hpp>
+
+#include "descend/nn/dense.hpp"
+#include "finite_difference.hpp"
+
+using descend::data::Random;
+using descend::nn::Dense;
+using descend::nn::Init;
+
+TEMPLATE_TEST_CASE("Dense computes X W + b", "[nn][dense]", float, double) {
+  using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  Random random(1);
+  Dense<TestType> dense(2, 3, random);
+  dense.weights() << 1, 2, 3, 4, 5, 6;
+  dense.biases() << 0.5, -0.5, 1;
+  Matrix x(2, 2);
+  x << 1, 0, -1, 2;
+  Matrix expected(2, 3);
+  // row 1: (1, 0) W + b = (1, 2, 3) + b;  row 2: (-1, 2) W + b = (7, 8, 9) + b
+  expected << 1.5, 1.5, 4, 7.5, 7.5, 10;
+  CHECK(dense.forward(x) == expected);
+}
+
+TEMPLATE_TEST_CASE("Dense gradients match finite differences", "[nn][dense]", float, double) {
+  using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  Random random(7);
+  Dense<TestType> dense(4, 3, random, Init::standard_normal);
+  Matrix x = Matrix::NullaryExpr(5, 4, [&] { return static_cast<TestType>(random.normal()); });
+  const Matrix r = Matrix::NullaryExpr(5, 3, [&] { return static_cast<TestType>(random.normal()); });
+  // L = sum(r .* forward(x)), so dL/doutput = r.
+  auto loss = [&] { return dense.forward(x).cwiseProduct(r).sum(); };
+  dense.forward(x);
+  dense.backward(r);
+  const Matrix dx = dense.dinputs(), dw = dense.dweights();
+  const Matrix db = dense.dbiases();
+  CHECK(testing::max_fd_error(x, dx, loss) < testing::fd_tolerance<TestType>());
+  CHECK(testing::max_fd_error(dense.weights(), dw, loss) < testing::fd_tolerance<TestType>());
+  Matrix b = dense.biases();
+  auto loss_b = [&] {
+    dense.biases() = b;
+    return loss();
+  };
+  CHECK(testing::max_fd_error(b, db, loss_b) < testing::fd_tolerance<TestType>());
+}
+
+TEST_CASE("Dense initialises like nnfs by default and as asked otherwise", "[nn][dense]") {
+  Random a(3), b(3);
+  Dense<double> small(50, 40, a);
+  Dense<double> standard(50, 40, b, Init::standard_normal);
+  CHECK(small.biases().isZero(0));
+  // Same random stream: small = 0.01 * standard, element for element.
+  CHECK(small.weights().isApprox(0.01 * standard.weights(), 1e-15));
+  const double sd = std::sqrt(standard.weights().array().square().mean());
+  CHECK(sd == Approx(1.0).margin(0.05));
+  Random c(3);
+  Dense<double> xavier(50, 40, c, Init::xavier_uniform);
+  CHECK(xavier.weights().cwiseAbs().maxCoeff() <= std::sqrt(6.0 / 90));
+}
+
+TEST_CASE("Dense rejects inputs of the wrong width", "[nn][dense][errors]") {
+  Random random(1);
+  Dense<double> dense(3, 2, random);
+  CHECK_THROWS_WITH(dense.forward(Eigen::MatrixXd::Ones(4, 2)),
+                    Catch::Contains("inputs have 2 columns, the layer takes 3"));
+  CHECK_THROWS_AS(Dense<double>(0, 2, random), std::invalid_argument);
+}
