@@ -53,20 +53,21 @@ class Adadelta : public Optimizer<Scalar> {
     const Scalar eps = static_cast<Scalar>(options_.eps);
     const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
 
-    detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
+    detail::for_each_chunk(param, grad, state, [&](auto& c) {
+      using Array = typename std::decay_t<decltype(c)>::Array;
       auto w = c.param;
       auto v = c.state(0);
       auto u = c.state(1);
-      detail::ChunkArray<Scalar> g = c.grad;
-      if (wd != 0) g += wd * w;              // g = g + λ w
-      v = rho * v + (1 - rho) * g.square();  // v = ρ v + (1 - ρ) g²
-      detail::ChunkArray<Scalar> d(g.size());
-      if (inside)
-        d = (u + eps).sqrt() / (v + eps).sqrt() * g;  // d = √(u + ε) / √(v + ε) g
-      else
-        d = (u.sqrt() + eps) / (v.sqrt() + eps) * g;  // d = (√u + ε) / (√v + ε) g
-      u = rho * u + (1 - rho) * d.square();           // u = ρ u + (1 - ρ) d²
-      w -= lr_s * d;                                  // w = w - lr d
+      detail::with_weight_decay(c, wd, [&](const auto& g) {
+        v = rho * v + (1 - rho) * g.square();  // v = ρ v + (1 - ρ) g²
+        Array d(g.size());
+        if (inside)
+          d = (u + eps).sqrt() / (v + eps).sqrt() * g;  // d = √(u + ε) / √(v + ε) g
+        else
+          d = (u.sqrt() + eps) / (v.sqrt() + eps) * g;  // d = (√u + ε) / (√v + ε) g
+        u = rho * u + (1 - rho) * d.square();           // u = ρ u + (1 - ρ) d²
+        w -= lr_s * d;                                  // w = w - lr d
+      });
     });
     return lr;
   }

@@ -58,16 +58,16 @@ class Adagrad : public Optimizer<Scalar> {
     const Scalar eps = static_cast<Scalar>(options_.eps);
     const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
 
-    detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
+    detail::for_each_chunk(param, grad, state, [&](auto& c) {
       auto w = c.param;
       auto s = c.state(0);
-      detail::ChunkArray<Scalar> g = c.grad;
-      if (wd != 0) g += wd * w;  // g = g + λ w
-      s += g.square();           // s = s + g²
-      if (inside)
-        w -= lr_s * g / (s + eps).sqrt();  // w = w - lr g / √(s + ε)
-      else
-        w -= lr_s * g / (s.sqrt() + eps);  // w = w - lr g / (√s + ε)
+      detail::with_weight_decay(c, wd, [&](const auto& g) {
+        s += g.square();  // s = s + g²
+        if (inside)
+          w -= lr_s * g / (s + eps).sqrt();  // w = w - lr g / √(s + ε)
+        else
+          w -= lr_s * g / (s.sqrt() + eps);  // w = w - lr g / (√s + ε)
+      });
     });
     return clr;
   }

@@ -68,12 +68,14 @@ class Adam : public Optimizer<Scalar> {
 
   double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
                Scalar* state, std::int64_t step, double lr) override {
-    const double t = static_cast<double>(step);
-    const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
-    const double bias_correction2 = 1.0 - std::pow(options_.beta2, t);
-    const Scalar step_size = static_cast<Scalar>(lr / bias_correction1);
-    const Scalar inv_bc2 = static_cast<Scalar>(1.0 / bias_correction2);
-    const Scalar inv_sqrt_bc2 = static_cast<Scalar>(1.0 / std::sqrt(bias_correction2));
+    if (step != cached_step_) {  // every parameter at the same step shares these
+      cached_step_ = step;
+      bias_correction1_ = 1.0 - std::pow(options_.beta1, static_cast<double>(step));
+      bias_correction2_ = 1.0 - std::pow(options_.beta2, static_cast<double>(step));
+    }
+    const Scalar step_size = static_cast<Scalar>(lr / bias_correction1_);
+    const Scalar inv_bc2 = static_cast<Scalar>(1.0 / bias_correction2_);
+    const Scalar inv_sqrt_bc2 = static_cast<Scalar>(1.0 / std::sqrt(bias_correction2_));
     const Scalar b1 = static_cast<Scalar>(options_.beta1);
     const Scalar b2 = static_cast<Scalar>(options_.beta2);
     const Scalar eps = static_cast<Scalar>(options_.eps);
@@ -83,17 +85,10 @@ class Adam : public Optimizer<Scalar> {
     const bool amsgrad = options_.amsgrad;
     const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
 
-    detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
+    auto adam_chunk = [&](auto& c, const auto& g) {
       auto w = c.param;
       auto m = c.state(0);
       auto v = c.state(1);
-      detail::ChunkArray<Scalar> g = c.grad;
-      if (wd != 0) {
-        if (decoupled)
-          w *= shrink;  // w = w - lr λ w
-        else
-          g += wd * w;  // g = g + λ w
-      }
       m = b1 * m + (1 - b1) * g;           // m = β1 m + (1 - β1) g
       v = b2 * v + (1 - b2) * g.square();  // v = β2 v + (1 - β2) g²
       auto r = amsgrad ? c.state(2) : v;
@@ -102,12 +97,26 @@ class Adam : public Optimizer<Scalar> {
         w -= step_size * m / (r * inv_bc2 + eps).sqrt();  // lr m^ / √(r^ + ε)
       else
         w -= step_size * m / (r.sqrt() * inv_sqrt_bc2 + eps);  // lr m^ / (√r^ + ε)
-    });
+    };
+    if (decoupled && wd != 0) {
+      // w = w - lr λ w, then the rest with the plain gradient.
+      detail::for_each_chunk(param, grad, state, [&](auto& c) {
+        c.param *= shrink;
+        adam_chunk(c, c.grad);
+      });
+    } else {
+      detail::for_each_chunk(param, grad, state, [&](auto& c) {
+        detail::with_weight_decay(c, wd, [&](const auto& g) { adam_chunk(c, g); });  // g + λ w
+      });
+    }
     return lr;
   }
 
  private:
   AdamOptions options_;
+  std::int64_t cached_step_ = 0;  // bias corrections of this step count
+  double bias_correction1_ = 0;
+  double bias_correction2_ = 0;
 };
 
 // Adam with decoupled weight decay (Loshchilov & Hutter), with PyTorch's AdamW

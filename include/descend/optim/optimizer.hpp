@@ -56,11 +56,11 @@ class Optimizer {
   void update(Param&& param, const Eigen::DenseBase<Grad>& grad) {
     check_param_type<Param>();
     check_grad_type<Grad>();
-    check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols(), "");
+    check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
     if (param.size() == 0) return;
     const detail::View<Scalar> p = detail::view_of(param);
     Slot* slot = find(p.data);
-    if (slot) check_layout(*slot, p, "");
+    if (slot) check_layout(*slot, p);
     Slot fresh;
     if (!slot) {
       fresh = make_slot(p);
@@ -79,7 +79,7 @@ class Optimizer {
   void add(Param&& param, Grad&& grad) {
     check_param_type<Param>();
     check_param_type<Grad>();
-    check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols(), "");
+    check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
     for (const Registration& r : registered_) {
       if (r.param.get().data == param.data() && param.size() != 0)
         throw std::invalid_argument(
@@ -96,12 +96,11 @@ class Optimizer {
       const Registration& r = registered_[i];
       const detail::View<Scalar> p = r.param.get();
       const detail::View<Scalar> g = r.grad.get();
-      const std::string where = detail::concat("registered parameter #", i, ": ");
-      check_same_shape(p.rows, p.cols, g.rows, g.cols, where.c_str());
+      check_same_shape(p.rows, p.cols, g.rows, g.cols, i);
       if (r.slot != kNone) {
-        check_layout(slots_[r.slot], p, where.c_str());
+        check_layout(slots_[r.slot], p, i);
       } else if (const Slot* s = find(p.data)) {
-        check_layout(*s, p, where.c_str());
+        check_layout(*s, p, i);
       }
     }
     for (Registration& r : registered_) {
@@ -287,21 +286,28 @@ class Optimizer {
                   "use .template cast<Scalar>()");
   }
 
-  void check_same_shape(Index p_rows, Index p_cols, Index g_rows, Index g_cols,
-                        const char* where) const {
-    if (p_rows != g_rows || p_cols != g_cols)
-      throw ShapeError(detail::concat(who_, ": ", where, "gradient is ", g_rows, "x", g_cols,
-                                      " but parameter is ", p_rows, "x", p_cols));
+  // `registration` names the registered pair in messages; kNone for update().
+  std::string where(std::size_t registration) const {
+    return registration == kNone ? std::string()
+                                 : detail::concat("registered parameter #", registration, ": ");
   }
 
-  void check_layout(const Slot& s, const detail::View<Scalar>& p, const char* where) const {
+  void check_same_shape(Index p_rows, Index p_cols, Index g_rows, Index g_cols,
+                        std::size_t registration = kNone) const {
+    if (p_rows != g_rows || p_cols != g_cols)
+      throw ShapeError(detail::concat(who_, ": ", where(registration), "gradient is ", g_rows, "x",
+                                      g_cols, " but parameter is ", p_rows, "x", p_cols));
+  }
+
+  void check_layout(const Slot& s, const detail::View<Scalar>& p,
+                    std::size_t registration = kNone) const {
     const detail::View<Scalar>& q = s.layout;
     if (q.rows == p.rows && q.cols == p.cols && q.row_stride == p.row_stride &&
         q.col_stride == p.col_stride)
       return;
     throw ShapeError(detail::concat(
-        who_, ": ", where, "parameter at ", static_cast<const void*>(p.data), " is now ", p.rows,
-        "x", p.cols, " (strides ", p.row_stride, ", ", p.col_stride,
+        who_, ": ", where(registration), "parameter at ", static_cast<const void*>(p.data),
+        " is now ", p.rows, "x", p.cols, " (strides ", p.row_stride, ", ", p.col_stride,
         ") but its state was made for ", q.rows, "x", q.cols, " (strides ", q.row_stride, ", ",
         q.col_stride,
         "); it was resized or viewed differently. Call forget() on it to start afresh"));
@@ -322,10 +328,8 @@ class Optimizer {
     const Slot* s = find(param.data());
     if (s) {
       auto v = detail::view_of(param);
-      check_layout(*s,
-                   detail::View<Scalar>{const_cast<Scalar*>(v.data), v.rows, v.cols, v.row_stride,
-                                        v.col_stride},
-                   "");
+      check_layout(*s, detail::View<Scalar>{const_cast<Scalar*>(v.data), v.rows, v.cols,
+                                            v.row_stride, v.col_stride});
     }
     return s;
   }

@@ -76,34 +76,35 @@ class Rmsprop : public Optimizer<Scalar> {
     const bool lr_inside = options_.momentum_style == MomentumStyle::lr_inside;
     const Eigen::Index momentum_buffer = centered ? 2 : 1;
 
-    detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
+    detail::for_each_chunk(param, grad, state, [&](auto& c) {
+      using Array = typename std::decay_t<decltype(c)>::Array;
       auto w = c.param;
       auto v = c.state(0);
-      detail::ChunkArray<Scalar> g = c.grad;
-      if (wd != 0) g += wd * w;                  // g = g + λ w
-      v = alpha * v + (1 - alpha) * g.square();  // v = α v + (1 - α) g²
-      detail::ChunkArray<Scalar> q = v;
-      if (centered) {
-        auto a = c.state(1);
-        a = alpha * a + (1 - alpha) * g;  // a = α a + (1 - α) g
-        q -= a.square();                  // v~ = v - a²
-      }
-      if (inside)
-        q = (q + eps).sqrt();  // q = √(v~ + ε)
-      else
-        q = q.sqrt() + eps;  // q = √v~ + ε
-      if (mu > 0) {
-        auto b = c.state(momentum_buffer);
-        if (lr_inside) {
-          b = mu * b + lr_s * g / q;  // b = μ b + lr g / q
-          w -= b;                     // w = w - b
-        } else {
-          b = mu * b + g / q;  // b = μ b + g / q
-          w -= lr_s * b;       // w = w - lr b
+      detail::with_weight_decay(c, wd, [&](const auto& g) {
+        v = alpha * v + (1 - alpha) * g.square();  // v = α v + (1 - α) g²
+        Array q = v;
+        if (centered) {
+          auto a = c.state(1);
+          a = alpha * a + (1 - alpha) * g;  // a = α a + (1 - α) g
+          q -= a.square();                  // v~ = v - a²
         }
-      } else {
-        w -= lr_s * g / q;  // w = w - lr g / q
-      }
+        if (inside)
+          q = (q + eps).sqrt();  // q = √(v~ + ε)
+        else
+          q = q.sqrt() + eps;  // q = √v~ + ε
+        if (mu > 0) {
+          auto b = c.state(momentum_buffer);
+          if (lr_inside) {
+            b = mu * b + lr_s * g / q;  // b = μ b + lr g / q
+            w -= b;                     // w = w - b
+          } else {
+            b = mu * b + g / q;  // b = μ b + g / q
+            w -= lr_s * b;       // w = w - lr b
+          }
+        } else {
+          w -= lr_s * g / q;  // w = w - lr g / q
+        }
+      });
     });
     return lr;
   }

@@ -72,20 +72,20 @@ class Sgd : public Optimizer<Scalar> {
     // The buffer starts at zero, so at t = 1 this makes b = g, undampened.
     const Scalar damped = static_cast<Scalar>(step == 1 ? 1.0 : 1.0 - options_.dampening) * in;
 
-    detail::for_each_chunk(param, grad, state, [&](detail::Chunk<Scalar>& c) {
+    detail::for_each_chunk(param, grad, state, [&](auto& c) {
       auto w = c.param;
-      detail::ChunkArray<Scalar> g = c.grad;
-      if (wd != 0) g += wd * w;  // g = g + λ w
-      if (mu == 0) {
-        w -= lr_s * g;  // w = w - lr g
-        return;
-      }
-      auto b = c.state(0);
-      b = mu * b + damped * g;  // b = μ b + (1 - τ) g
-      if (options_.nesterov)
-        w -= out * (in * g + mu * b);  // w = w - lr (g + μ b)
-      else
-        w -= out * b;  // w = w - lr b
+      detail::with_weight_decay(c, wd, [&](const auto& g) {
+        if (mu == 0) {
+          w -= lr_s * g;  // w = w - lr g
+          return;
+        }
+        auto b = c.state(0);
+        b = mu * b + damped * g;  // b = μ b + (1 - τ) g
+        if (options_.nesterov)
+          w -= out * (in * g + mu * b);  // w = w - lr (g + μ b)
+        else
+          w -= out * b;  // w = w - lr b
+      });
     });
     return lr;
   }

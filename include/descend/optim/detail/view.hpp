@@ -64,15 +64,20 @@ auto view_of(Derived& x) {
 // one chunk while it sits in L1, so the update is one pass over memory.
 inline constexpr Index kChunk = 64;
 
-template <class Scalar>
-using ChunkArray = Eigen::Array<Scalar, Eigen::Dynamic, 1, Eigen::ColMajor, kChunk, 1>;
+// Parameters at least this large are split across OpenMP threads when descend
+// is built with DESCEND_OPENMP (CMake option), and only if contiguous.
+inline constexpr Index kParallelThreshold = Index(1) << 16;
 
-// What a kernel sees: up to kChunk contiguous coefficients of the parameter
-// and of the gradient, and the matching slice of each state buffer.
-template <class Scalar>
+// What a kernel sees: Size (kChunk, or Dynamic for a last, shorter chunk)
+// contiguous coefficients of the parameter and of the gradient, and the
+// matching slice of each state buffer. Kernels are generic lambdas, compiled
+// once for each Size.
+template <class Scalar, int Size>
 struct Chunk {
-  using Map = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
-  using ConstMap = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+  using Map = Eigen::Map<Eigen::Array<Scalar, Size, 1>>;
+  using ConstMap = Eigen::Map<const Eigen::Array<Scalar, Size, 1>>;
+  // A temporary of the chunk's size, on the stack.
+  using Array = Eigen::Array<Scalar, Size, 1, Eigen::ColMajor, kChunk, 1>;
 
   Map param;
   ConstMap grad;
@@ -85,7 +90,19 @@ struct Chunk {
   }
 };
 
-// Runs kernel(Chunk&) over the parameter in memory order. State buffers are
+// Calls body(g) with the gradient the update rule sees: g, or g + lambda w
+// (PyTorch's L2 weight_decay) computed into a stack temporary.
+template <class C, class Scalar, class Body>
+void with_weight_decay(const C& c, Scalar weight_decay, Body&& body) {
+  if (weight_decay != 0) {
+    const typename C::Array g = c.grad + weight_decay * c.param;  // g = g + λ w
+    body(g);
+  } else {
+    body(c.grad);
+  }
+}
+
+// Runs kernel(chunk) over the parameter in memory order. State buffers are
 // laid out in the same order: element k of a buffer belongs to the k-th
 // coefficient visited. Contiguous runs are used in place; strided ones are
 // gathered into a stack buffer and the parameter is scattered back.
@@ -103,13 +120,40 @@ void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* 
     inner_size *= outer_size;  // both are one evenly strided run
     outer_size = 1;
   }
-
-  using Map = typename Chunk<Scalar>::Map;
-  using ConstMap = typename Chunk<Scalar>::ConstMap;
-  alignas(64) Scalar p_buf[kChunk];
-  alignas(64) Scalar g_buf[kChunk];
   const Index n = p.size();
 
+  if (p_inner == 1 && g_inner == 1) {
+    // Contiguous runs: full chunks with a fixed size, then the remainder.
+    const Index full = inner_size / kChunk;
+    const Index rest = inner_size - full * kChunk;
+    for (Index o = 0; o < outer_size; ++o) {
+      Scalar* p_run = p.data + o * p_outer;
+      const Scalar* g_run = g.data + o * g_outer;
+      const Index base = o * inner_size;
+#if defined(DESCEND_USE_OPENMP)
+#pragma omp parallel for schedule(static) if (outer_size == 1 && n >= kParallelThreshold)
+#endif
+      for (Index k = 0; k < full; ++k) {
+        Chunk<Scalar, kChunk> chunk{typename Chunk<Scalar, kChunk>::Map(p_run + k * kChunk),
+                                    typename Chunk<Scalar, kChunk>::ConstMap(g_run + k * kChunk),
+                                    state, n, base + k * kChunk};
+        kernel(chunk);
+      }
+      if (rest) {
+        const Index i0 = full * kChunk;
+        Chunk<Scalar, Eigen::Dynamic> chunk{
+            typename Chunk<Scalar, Eigen::Dynamic>::Map(p_run + i0, rest),
+            typename Chunk<Scalar, Eigen::Dynamic>::ConstMap(g_run + i0, rest), state, n,
+            base + i0};
+        kernel(chunk);
+      }
+    }
+    return;
+  }
+
+  alignas(64) Scalar p_buf[kChunk];
+  alignas(64) Scalar g_buf[kChunk];
+  using Dyn = Chunk<Scalar, Eigen::Dynamic>;
   for (Index o = 0; o < outer_size; ++o) {
     Scalar* p_run = p.data + o * p_outer;
     const Scalar* g_run = g.data + o * g_outer;
@@ -123,9 +167,9 @@ void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* 
       if (g_inner != 1) {
         for (Index k = 0; k < len; ++k) g_buf[k] = g_ptr[k * g_inner];
       }
-      Chunk<Scalar> chunk{Map(p_inner == 1 ? p_ptr : p_buf, len),
-                          ConstMap(g_inner == 1 ? g_ptr : g_buf, len), state, n,
-                          o * inner_size + i0};
+      Dyn chunk{typename Dyn::Map(p_inner == 1 ? p_ptr : p_buf, len),
+                typename Dyn::ConstMap(g_inner == 1 ? g_ptr : g_buf, len), state, n,
+                o * inner_size + i0};
       kernel(chunk);
       if (p_inner != 1) {
         for (Index k = 0; k < len; ++k) p_ptr[k * p_inner] = p_buf[k];
