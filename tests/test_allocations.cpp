@@ -1,0 +1,146 @@
+// Once a parameter's state exists, updates allocate nothing: this binary
+// replaces the global operator new to count every heap allocation.
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC cannot see that the replaced operator new below uses malloc.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "helpers.hpp"
+
+namespace {
+std::atomic<long> allocations{0};
+}  // namespace
+
+// Eigen allocates its dynamic matrices with malloc, not operator new, so
+// malloc and friends are counted too (glibc's own implementations stay
+// reachable as __libc_*). Under AddressSanitizer, which owns malloc, only
+// operator new is counted.
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define DESCEND_COUNT_MALLOC 1
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+
+void* malloc(std::size_t size) {
+  ++allocations;
+  return __libc_malloc(size);
+}
+void* calloc(std::size_t n, std::size_t size) {
+  ++allocations;
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t size) {
+  ++allocations;
+  return __libc_realloc(p, size);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t size) {
+  ++allocations;
+  return __libc_memalign(alignment, size);
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
+  ++allocations;
+  *out = __libc_memalign(alignment, size);
+  return *out ? 0 : 12;  // ENOMEM
+}
+void free(void* p) { __libc_free(p); }
+}
+static void* raw_allocate(std::size_t size) { return __libc_malloc(size); }
+static void raw_free(void* p) { __libc_free(p); }
+#else
+static void* raw_allocate(std::size_t size) { return std::malloc(size); }
+static void raw_free(void* p) { std::free(p); }
+#endif
+
+void* operator new(std::size_t size) {
+  ++allocations;
+  if (void* p = raw_allocate(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void operator delete(void* p) noexcept { raw_free(p); }
+void operator delete[](void* p) noexcept { raw_free(p); }
+void operator delete(void* p, std::size_t) noexcept { raw_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { raw_free(p); }
+
+namespace {
+
+// Allocations made by `steps` calls of f after a first, warming call.
+template <class F>
+long allocations_after_first(F&& f, int steps = 20) {
+  f();
+  const long before = allocations.load();
+  for (int i = 0; i < steps; ++i) f();
+  return allocations.load() - before;
+}
+
+// Every option set of the reference cases, which covers every optimizer,
+// option and convention.
+template <class Scalar, class Run>
+void for_every_configuration(Run&& run) {
+  for (const auto& c : testing::reference_cases()) {
+    auto opt = testing::make_optimizer<Scalar>(c.optimizer, c.options);
+    INFO(c.optimizer << " " << c.options);
+    run(*opt);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the counter sees allocations", "[allocations]") {
+  long before = allocations.load();
+  auto* p = new std::vector<double>(100);
+  CHECK(allocations.load() > before);
+  delete p;
+#ifdef DESCEND_COUNT_MALLOC
+  before = allocations.load();
+  Eigen::VectorXd v(100);
+  v.setZero();
+  CHECK(allocations.load() > before);
+#endif
+}
+
+TEST_CASE("the first update allocates the state", "[allocations]") {
+  descend::Adam<double> adam;
+  Eigen::MatrixXd w = Eigen::MatrixXd::Ones(10, 10);
+  const long before = allocations.load();
+  adam.update(w, w);
+  CHECK(allocations.load() > before);
+}
+
+TEMPLATE_TEST_CASE("update() allocates nothing once state exists", "[allocations]", float, double) {
+  using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  Matrix w = Matrix::Ones(37, 29), g = Matrix::Constant(37, 29, 0.5);
+  Matrix big = Matrix::Ones(50, 50);
+  for_every_configuration<TestType>([&](descend::Optimizer<TestType>& opt) {
+    CHECK(allocations_after_first([&] { opt.update(w, g); }) == 0);
+    // A strided block, and a gradient that is an expression.
+    CHECK(allocations_after_first(
+              [&] { opt.update(big.block(3, 4, 20, 30), 2 * g.block(0, 0, 20, 30)); }) == 0);
+  });
+}
+
+TEMPLATE_TEST_CASE("step() and zero_grad() allocate nothing once state exists", "[allocations]",
+                   float, double) {
+  using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  Matrix a = Matrix::Ones(64, 3), ga = Matrix::Constant(64, 3, 0.1);
+  Eigen::Matrix<TestType, 1, Eigen::Dynamic> b =
+      Eigen::Matrix<TestType, 1, Eigen::Dynamic>::Ones(3);
+  Eigen::Matrix<TestType, 1, Eigen::Dynamic> gb = b;
+  for_every_configuration<TestType>([&](descend::Optimizer<TestType>& opt) {
+    opt.add(a, ga);
+    opt.add(b, gb);
+    CHECK(allocations_after_first([&] {
+            opt.step();
+            opt.zero_grad();
+          }) == 0);
+  });
+}
