@@ -12,7 +12,7 @@
 int main(int argc, char** argv) try {
   example::Flags flags(argc, argv, {});
   const long epochs = flags.integer("epochs", 10001);
-  const long seed = flags.integer("seed", 11);
+  const long seed = flags.integer("seed", 28);
   const long hidden = flags.integer("hidden", 64);
   const std::string csv = flags.text("csv", "compare.csv");
   flags.reject_unknown();

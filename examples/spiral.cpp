@@ -17,8 +17,8 @@ int main(int argc, char** argv) try {
   example::Flags flags(argc, argv, {"nesterov", "amsgrad"});
   const example::Hyper hyper = example::hyper_from(flags);
   const long epochs = flags.integer("epochs", 10001);
-  // Seed 11 is one where Adam reaches the book's result; README lists the spread over seeds.
-  const long seed = flags.integer("seed", 11);
+  // Seed 28 is one where Adam reaches the book's result; README lists the spread over seeds.
+  const long seed = flags.integer("seed", 28);
   const long hidden = flags.integer("hidden", 64);
   const long samples = flags.integer("samples", 100);
   const long print_every = flags.integer("print-every", 100);
@@ -39,8 +39,8 @@ int main(int argc, char** argv) try {
     if (!csv_out) throw std::runtime_error("cannot write " + csv);
     csv_out << "epoch,acc,loss,lr\n";
   }
-  std::printf("spiral: %ld samples x 3 classes, hidden %ld, optimizer %s lr %g decay %g\n",
-              samples, hidden, hyper.optimizer.c_str(), hyper.lr, hyper.decay);
+  std::printf("spiral: %ld samples x 3 classes, hidden %ld, optimizer %s lr %g decay %g\n", samples,
+              hidden, hyper.optimizer.c_str(), hyper.lr, hyper.decay);
   const auto start = std::chrono::steady_clock::now();
   example::SpiralNet<double>::Result r{0, 0};
   for (long epoch = 0; epoch < epochs; ++epoch) {
@@ -68,7 +68,8 @@ int main(int argc, char** argv) try {
     const int n = 200;
     Matrix points(n * n, 2);
     for (int i = 0; i < n; ++i)
-      for (int j = 0; j < n; ++j) points.row(i * n + j) << -1.1 + 2.2 * j / (n - 1), -1.1 + 2.2 * i / (n - 1);
+      for (int j = 0; j < n; ++j)
+        points.row(i * n + j) << -1.1 + 2.2 * j / (n - 1), -1.1 + 2.2 * i / (n - 1);
     const Matrix& scores = net.forward_logits(points);
     for (Eigen::Index k = 0; k < points.rows(); ++k) {
       Eigen::Index label = 0;
@@ -76,8 +77,8 @@ int main(int argc, char** argv) try {
       out << "grid," << points(k, 0) << ',' << points(k, 1) << ',' << label << '\n';
     }
     for (Eigen::Index k = 0; k < data.inputs.rows(); ++k)
-      out << "sample," << data.inputs(k, 0) << ',' << data.inputs(k, 1) << ','
-          << data.labels(k) << '\n';
+      out << "sample," << data.inputs(k, 0) << ',' << data.inputs(k, 1) << ',' << data.labels(k)
+          << '\n';
   }
   if (acc < require_accuracy || loss > require_loss) {
     std::printf("FAILED: required accuracy >= %g and loss <= %g\n", require_accuracy, require_loss);

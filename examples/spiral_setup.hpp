@@ -173,7 +173,7 @@ class SpiralNet {
     const double loss = head_.forward(forward_logits(x), y);
     const double acc = descend::nn::accuracy(head_.output(), y);
     dense2_.backward(head_.backward(y));
-    dense1_.backward(relu_.backward(dense2_.dinputs()));
+    dense1_.backward_params(relu_.backward(dense2_.dinputs()));  // no dL/dX for the data
     opt.update(dense1_.weights(), dense1_.dweights());
     opt.update(dense1_.biases(), dense1_.dbiases());
     opt.update(dense2_.weights(), dense2_.dweights());

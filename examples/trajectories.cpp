@@ -111,12 +111,8 @@ int main(int argc, char** argv) try {
                        [](const Point& x) { return Point(0.4 * x(0), 4 * x(1)); }};
   const Problem saddle{
       "saddle", Point(2, 3),
-      [](const Point& x) {
-        return x(0) * x(0) + x(1) * x(1) + x(1) * x(1) * x(1) + x(0) * x(1);
-      },
-      [](const Point& x) {
-        return Point(2 * x(0) + x(1), 2 * x(1) + 3 * x(1) * x(1) + x(0));
-      }};
+      [](const Point& x) { return x(0) * x(0) + x(1) * x(1) + x(1) * x(1) * x(1) + x(0) * x(1); },
+      [](const Point& x) { return Point(2 * x(0) + x(1), 2 * x(1) + 3 * x(1) * x(1) + x(0)); }};
 
   std::vector<Run> sphere_runs;
   sphere_runs.push_back({"sgd", sgd(0.2), 20});

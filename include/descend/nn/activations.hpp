@@ -15,19 +15,19 @@ class Relu {
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
   const Matrix& forward(const Matrix& inputs) {
-    input_ = inputs;
     output_ = inputs.cwiseMax(Scalar(0));
     return output_;
   }
+  // x > 0 exactly where y = max(0, x) > 0, so the output serves as the mask.
   const Matrix& backward(const Matrix& doutput) {
-    dinputs_ = (input_.array() > 0).select(doutput, Scalar(0));
+    dinputs_ = (output_.array() > 0).select(doutput, Scalar(0));
     return dinputs_;
   }
   const Matrix& output() const { return output_; }
   const Matrix& dinputs() const { return dinputs_; }
 
  private:
-  Matrix input_, output_, dinputs_;
+  Matrix output_, dinputs_;
 };
 
 template <class Scalar>
@@ -36,13 +36,15 @@ class Softmax {
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
   const Matrix& forward(const Matrix& inputs) {
-    output_ = (inputs.colwise() - inputs.rowwise().maxCoeff()).array().exp();
-    output_.array().colwise() /= output_.array().rowwise().sum();
+    row_ = inputs.rowwise().maxCoeff();  // evaluated once, not per coefficient
+    output_ = (inputs.colwise() - row_).array().exp();
+    row_ = output_.rowwise().sum();
+    output_.array().colwise() /= row_.array();
     return output_;
   }
   const Matrix& backward(const Matrix& doutput) {
-    const auto dot = doutput.cwiseProduct(output_).rowwise().sum();  // <dy_i, y_i>
-    dinputs_ = output_.cwiseProduct(doutput - dot.replicate(1, doutput.cols()));
+    row_ = doutput.cwiseProduct(output_).rowwise().sum();  // <dy_i, y_i>
+    dinputs_ = output_.cwiseProduct(doutput.colwise() - row_);
     return dinputs_;
   }
   const Matrix& output() const { return output_; }
@@ -50,6 +52,7 @@ class Softmax {
 
  private:
   Matrix output_, dinputs_;
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> row_;  // a per-row scratch
 };
 
 }  // namespace nn

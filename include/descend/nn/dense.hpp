@@ -1,6 +1,6 @@
 // A fully connected layer, samples in rows: output = X W + b.
 //   X: n x inputs,  W: inputs x outputs,  b: 1 x outputs.
-// backward(dL/doutput) gives
+// forward keeps a reference to its input; backward(dL/doutput) gives
 //   dW = X^T dout,  db = column sums of dout,  dX = dout W^T.
 // Weights start as 0.01 N(0, 1) and biases as zero, the initialisation of
 // design note 000 (nnfs); Init selects another.
@@ -42,38 +42,61 @@ class Dense {
       for (Eigen::Index j = 0; j < outputs; ++j) {
         double w = 0;
         switch (init) {
-          case Init::small_normal: w = 0.01 * random.normal(); break;
-          case Init::standard_normal: w = random.normal(); break;
-          case Init::xavier_uniform: w = std::sqrt(6.0 / fan) * (2 * random.uniform() - 1); break;
-          case Init::he_normal: w = std::sqrt(2.0 / inputs) * random.normal(); break;
+          case Init::small_normal:
+            w = 0.01 * random.normal();
+            break;
+          case Init::standard_normal:
+            w = random.normal();
+            break;
+          case Init::xavier_uniform:
+            w = std::sqrt(6.0 / fan) * (2 * random.uniform() - 1);
+            break;
+          case Init::he_normal:
+            w = std::sqrt(2.0 / inputs) * random.normal();
+            break;
         }
         weights_(i, j) = static_cast<Scalar>(w);
       }
     }
   }
 
+  // Keeps a reference to `inputs` for backward(), not a copy: they must stay
+  // alive and unchanged until then (another layer's output() always does).
   const Matrix& forward(const Matrix& inputs) {
     if (inputs.cols() != weights_.rows())
       throw std::invalid_argument("descend::nn::Dense: inputs have " +
                                   std::to_string(inputs.cols()) + " columns, the layer takes " +
                                   std::to_string(weights_.rows()));
-    input_ = inputs;  // reuses its memory when the batch size is unchanged
-    output_.noalias() = inputs * weights_;
-    output_.rowwise() += biases_;
+    input_ = &inputs;
+    output_.resize(inputs.rows(), weights_.cols());
+    output_.rowwise() = biases_;
+    multiply_add(inputs, weights_, output_);  // Y = X W + b
     return output_;
   }
 
+  // dweights, dbiases and dinputs from dL/doutput.
   const Matrix& backward(const Matrix& doutput) {
-    if (doutput.rows() != input_.rows() || doutput.cols() != weights_.cols())
-      throw std::invalid_argument("descend::nn::Dense: backward got a " +
-                                  std::to_string(doutput.rows()) + "x" +
-                                  std::to_string(doutput.cols()) + " gradient, expected " +
-                                  std::to_string(input_.rows()) + "x" +
-                                  std::to_string(weights_.cols()));
-    dweights_.noalias() = input_.transpose() * doutput;  // dW = X^T dout
-    dbiases_ = doutput.colwise().sum();                  // db = 1^T dout
-    dinputs_.noalias() = doutput * weights_.transpose();  // dX = dout W^T
+    backward_params(doutput);
+    dinputs_.setZero(doutput.rows(), weights_.rows());
+    multiply_add(doutput, weights_.transpose(), dinputs_);  // dX = dout W^T
     return dinputs_;
+  }
+
+  // dweights and dbiases only: for a first layer, whose inputs are data.
+  void backward_params(const Matrix& doutput) {
+    if (!input_ || doutput.rows() != input_->rows() || doutput.cols() != weights_.cols())
+      throw std::invalid_argument(
+          "descend::nn::Dense: backward got a " + std::to_string(doutput.rows()) + "x" +
+          std::to_string(doutput.cols()) + " gradient, expected " +
+          std::to_string(input_ ? input_->rows() : 0) + "x" + std::to_string(weights_.cols()) +
+          (input_ ? "" : " (no forward() yet)"));
+    const Matrix& x = *input_;
+    // dW = X^T dout: one dot product per weight, each over the whole batch.
+    dweights_.resize(weights_.rows(), weights_.cols());
+    for (Eigen::Index j = 0; j < weights_.cols(); ++j)
+      for (Eigen::Index i = 0; i < weights_.rows(); ++i)
+        dweights_(i, j) = x.col(i).dot(doutput.col(j));
+    dbiases_ = doutput.colwise().sum();  // db = 1^T dout
   }
 
   Matrix& weights() { return weights_; }
@@ -86,9 +109,18 @@ class Dense {
   const Matrix& dinputs() const { return dinputs_; }
 
  private:
+  // out += a b, one matrix-vector product per column of out. Layers are
+  // narrow (k and the output width are tens, the batch hundreds), where this
+  // beats a general matrix product, which would first repack all of a.
+  template <class A, class B>
+  static void multiply_add(const A& a, const B& b, Matrix& out) {
+    for (Eigen::Index j = 0; j < b.cols(); ++j) out.col(j).noalias() += a * b.col(j);
+  }
+
   Matrix weights_;
   RowVector biases_;
-  Matrix input_, output_, dweights_, dinputs_;
+  const Matrix* input_ = nullptr;
+  Matrix output_, dweights_, dinputs_;
   RowVector dbiases_;
 };
 

@@ -70,12 +70,15 @@ class Adam : public Optimizer<Scalar> {
                Scalar* state, std::int64_t step, double lr) override {
     if (step != cached_step_) {  // every parameter at the same step shares these
       cached_step_ = step;
-      bias_correction1_ = 1.0 - std::pow(options_.beta1, static_cast<double>(step));
-      bias_correction2_ = 1.0 - std::pow(options_.beta2, static_cast<double>(step));
+      const double bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step));
+      const double bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step));
+      inv_bc1_ = 1.0 / bias_correction1;
+      inv_bc2_ = 1.0 / bias_correction2;
+      inv_sqrt_bc2_ = 1.0 / std::sqrt(bias_correction2);
     }
-    const Scalar step_size = static_cast<Scalar>(lr / bias_correction1_);
-    const Scalar inv_bc2 = static_cast<Scalar>(1.0 / bias_correction2_);
-    const Scalar inv_sqrt_bc2 = static_cast<Scalar>(1.0 / std::sqrt(bias_correction2_));
+    const Scalar step_size = static_cast<Scalar>(lr * inv_bc1_);
+    const Scalar inv_bc2 = static_cast<Scalar>(inv_bc2_);
+    const Scalar inv_sqrt_bc2 = static_cast<Scalar>(inv_sqrt_bc2_);
     const Scalar b1 = static_cast<Scalar>(options_.beta1);
     const Scalar b2 = static_cast<Scalar>(options_.beta2);
     const Scalar eps = static_cast<Scalar>(options_.eps);
@@ -114,9 +117,10 @@ class Adam : public Optimizer<Scalar> {
 
  private:
   AdamOptions options_;
-  std::int64_t cached_step_ = 0;  // bias corrections of this step count
-  double bias_correction1_ = 0;
-  double bias_correction2_ = 0;
+  std::int64_t cached_step_ = 0;  // the step count the next three belong to
+  double inv_bc1_ = 0;            // 1 / (1 - β1^t)
+  double inv_bc2_ = 0;            // 1 / (1 - β2^t)
+  double inv_sqrt_bc2_ = 0;       // 1 / √(1 - β2^t)
 };
 
 // Adam with decoupled weight decay (Loshchilov & Hutter), with PyTorch's AdamW

@@ -60,14 +60,14 @@ class Optimizer {
     if (param.size() == 0) return;
     const detail::View<Scalar> p = detail::view_of(param);
     Slot* slot = find(p.data);
-    if (slot) check_layout(*slot, p);
-    Slot fresh;
-    if (!slot) {
-      fresh = make_slot(p);
-      slot = &fresh;
+    if (slot) {
+      check_layout(*slot, p);
+      evaluate_gradient(*slot, grad.derived());
+    } else {
+      Slot fresh = make_slot(p);
+      evaluate_gradient(fresh, grad.derived());
+      slot = &insert(std::move(fresh));
     }
-    evaluate_gradient(*slot, grad.derived());
-    if (slot == &fresh) slot = &insert(std::move(fresh));
     advance(*slot, p, gradient_view(*slot, grad.derived()));
   }
 
@@ -313,9 +313,14 @@ class Optimizer {
         "); it was resized or viewed differently. Call forget() on it to start afresh"));
   }
 
+  // Parameters are usually updated in the same order every step, so the slot
+  // after the last one found is tried before the hash table.
   Slot* find(const void* key) {
+    if (next_ < slots_.size() && slots_[next_].key == key) return &slots_[next_++];
     const auto it = index_.find(key);
-    return it == index_.end() ? nullptr : &slots_[it->second];
+    if (it == index_.end()) return nullptr;
+    next_ = it->second + 1;
+    return &slots_[it->second];
   }
   const Slot* find(const void* key) const {
     const auto it = index_.find(key);
@@ -352,6 +357,7 @@ class Optimizer {
       slots_.pop_back();
       throw;
     }
+    next_ = slots_.size();
     return slots_.back();
   }
 
@@ -397,6 +403,7 @@ class Optimizer {
   double current_lr_ = 0;
   std::vector<Slot> slots_;
   std::unordered_map<const void*, std::size_t> index_;
+  std::size_t next_ = 0;  // the slot find() tries first
   std::vector<Registration> registered_;
 };
 

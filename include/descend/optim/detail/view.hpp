@@ -62,7 +62,11 @@ auto view_of(Derived& x) {
 
 // Elements per chunk of the traversal: every statement of an update runs over
 // one chunk while it sits in L1, so the update is one pass over memory.
-inline constexpr Index kChunk = 64;
+#ifndef DESCEND_CHUNK
+#define DESCEND_CHUNK 256
+#endif
+inline constexpr Index kChunk = DESCEND_CHUNK;
+inline constexpr Index kSmallChunk = 64;
 
 // Parameters at least this large are split across OpenMP threads when descend
 // is built with DESCEND_OPENMP (CMake option), and only if contiguous.
@@ -77,7 +81,8 @@ struct Chunk {
   using Map = Eigen::Map<Eigen::Array<Scalar, Size, 1>>;
   using ConstMap = Eigen::Map<const Eigen::Array<Scalar, Size, 1>>;
   // A temporary of the chunk's size, on the stack.
-  using Array = Eigen::Array<Scalar, Size, 1, Eigen::ColMajor, kChunk, 1>;
+  using Array =
+      Eigen::Array<Scalar, Size, 1, Eigen::ColMajor, Size == Eigen::Dynamic ? kChunk : Size, 1>;
 
   Map param;
   ConstMap grad;
@@ -125,26 +130,41 @@ void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* 
   if (p_inner == 1 && g_inner == 1) {
     // Contiguous runs: full chunks with a fixed size, then the remainder.
     const Index full = inner_size / kChunk;
-    const Index rest = inner_size - full * kChunk;
+    using Full = Chunk<Scalar, kChunk>;
     for (Index o = 0; o < outer_size; ++o) {
       Scalar* p_run = p.data + o * p_outer;
       const Scalar* g_run = g.data + o * g_outer;
       const Index base = o * inner_size;
+      auto full_chunk = [&](Index k) {
+        Full chunk{typename Full::Map(p_run + k * kChunk),
+                   typename Full::ConstMap(g_run + k * kChunk), state, n, base + k * kChunk};
+        kernel(chunk);
+      };
 #if defined(DESCEND_USE_OPENMP)
-#pragma omp parallel for schedule(static) if (outer_size == 1 && n >= kParallelThreshold)
+      // Entering a parallel region costs microseconds even with one thread:
+      // small parameters never do.
+      if (outer_size == 1 && n >= kParallelThreshold) {
+#pragma omp parallel for schedule(static)
+        for (Index k = 0; k < full; ++k) full_chunk(k);
+      } else {
+        for (Index k = 0; k < full; ++k) full_chunk(k);
+      }
+#else
+      for (Index k = 0; k < full; ++k) full_chunk(k);
 #endif
-      for (Index k = 0; k < full; ++k) {
-        Chunk<Scalar, kChunk> chunk{typename Chunk<Scalar, kChunk>::Map(p_run + k * kChunk),
-                                    typename Chunk<Scalar, kChunk>::ConstMap(g_run + k * kChunk),
-                                    state, n, base + k * kChunk};
+      // The remainder: fixed-size chunks of kSmallChunk, then a dynamic tail.
+      // Small parameters (biases, 64-element layers) live entirely here.
+      using Small = Chunk<Scalar, kSmallChunk>;
+      Index i0 = full * kChunk;
+      for (; i0 + kSmallChunk <= inner_size; i0 += kSmallChunk) {
+        Small chunk{typename Small::Map(p_run + i0), typename Small::ConstMap(g_run + i0), state, n,
+                    base + i0};
         kernel(chunk);
       }
-      if (rest) {
-        const Index i0 = full * kChunk;
-        Chunk<Scalar, Eigen::Dynamic> chunk{
-            typename Chunk<Scalar, Eigen::Dynamic>::Map(p_run + i0, rest),
-            typename Chunk<Scalar, Eigen::Dynamic>::ConstMap(g_run + i0, rest), state, n,
-            base + i0};
+      if (i0 < inner_size) {
+        using Tail = Chunk<Scalar, Eigen::Dynamic>;
+        Tail chunk{typename Tail::Map(p_run + i0, inner_size - i0),
+                   typename Tail::ConstMap(g_run + i0, inner_size - i0), state, n, base + i0};
         kernel(chunk);
       }
     }
