@@ -63,10 +63,7 @@ template <class S, int Reads, int Writes>
 void stream(const std::array<S*, Reads>& a, std::ptrdiff_t n) {
   static_assert(Writes < Reads, "the gradient is never written");
   constexpr std::ptrdiff_t kBlock = 4096;
-#if defined(DESCEND_USE_OPENMP)
-#pragma omp parallel for schedule(static) if (n >= (1 << 16))
-#endif
-  for (std::ptrdiff_t b = 0; b < n; b += kBlock) {
+  auto block = [&](std::ptrdiff_t b) {
     const std::ptrdiff_t end = std::min(n, b + kBlock);
     S* __restrict p = a[0];
     const S* __restrict g = a[1];
@@ -84,7 +81,16 @@ void stream(const std::array<S*, Reads>& a, std::ptrdiff_t n) {
       if constexpr (Writes > 2) s3[i] = S(0.5) * s3[i] + S(1e-3) * g[i];
       if constexpr (Writes > 3) s4[i] = S(0.5) * s4[i] + S(1e-3) * g[i];
     }
+  };
+  // Threads on the same terms as descend: only for large arrays.
+#if defined(DESCEND_USE_OPENMP)
+  if (n >= descend::detail::kParallelThreshold) {
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t b = 0; b < n; b += kBlock) block(b);
+    return;
   }
+#endif
+  for (std::ptrdiff_t b = 0; b < n; b += kBlock) block(b);
 }
 
 template <class S>

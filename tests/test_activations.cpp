@@ -10,7 +10,7 @@ using descend::nn::Softmax;
 namespace {
 template <class Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> random_matrix(int rows, int cols,
-                                                                     std::uint64_t seed) {
+                                                                    std::uint64_t seed) {
   descend::data::Random random(seed);
   return Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>::NullaryExpr(
       rows, cols, [&] { return static_cast<Scalar>(random.normal()); });
@@ -31,8 +31,7 @@ TEMPLATE_TEST_CASE("ReLU gradients match finite differences", "[nn][relu]", floa
   CHECK(relu.forward(x).minCoeff() == 0);
 }
 
-TEMPLATE_TEST_CASE("Softmax gradients match finite differences", "[nn][softmax]", float,
-                   double) {
+TEMPLATE_TEST_CASE("Softmax gradients match finite differences", "[nn][softmax]", float, double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
   Matrix x = random_matrix<TestType>(5, 3, 21);
   const Matrix r = random_matrix<TestType>(5, 3, 22);

@@ -22,7 +22,7 @@ TEST_CASE("the spiral has samples x classes points on arms of radius 0 to 1", "[
   CHECK(d.inputs.cols() == 2);
   for (int c = 0; c < 3; ++c) CHECK((d.labels.segment(100 * c, 100).array() == c).all());
   const Eigen::VectorXf radius = d.inputs.rowwise().norm();
-  CHECK(radius(0) == 0);                         // first point of each arm at the centre
+  CHECK(radius(0) == 0);                           // first point of each arm at the centre
   CHECK(radius(99) == Approx(1.0).epsilon(1e-6));  // last at radius 1
   CHECK(radius(150) == Approx(50.0 / 99).epsilon(1e-6));
   CHECK_THROWS_AS(spiral<double>(1, 3, 0), std::invalid_argument);

@@ -26,7 +26,8 @@ TEMPLATE_TEST_CASE("Dense gradients match finite differences", "[nn][dense]", fl
   Random random(7);
   Dense<TestType> dense(4, 3, random, Init::standard_normal);
   Matrix x = Matrix::NullaryExpr(5, 4, [&] { return static_cast<TestType>(random.normal()); });
-  const Matrix r = Matrix::NullaryExpr(5, 3, [&] { return static_cast<TestType>(random.normal()); });
+  const Matrix r =
+      Matrix::NullaryExpr(5, 3, [&] { return static_cast<TestType>(random.normal()); });
   // L = sum(r .* forward(x)), so dL/doutput = r.
   auto loss = [&] { return dense.forward(x).cwiseProduct(r).sum(); };
   dense.forward(x);

@@ -12,7 +12,7 @@ using descend::nn::SoftmaxCrossEntropy;
 namespace {
 template <class Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> random_matrix(int rows, int cols,
-                                                                     std::uint64_t seed) {
+                                                                    std::uint64_t seed) {
   descend::data::Random random(seed);
   return Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>::NullaryExpr(
       rows, cols, [&] { return static_cast<Scalar>(random.normal()); });
