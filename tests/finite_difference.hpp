@@ -4,9 +4,21 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
+#include "descend/data/random.hpp"
+
 namespace testing {
+
+// A rows x cols matrix of N(0, 1) draws from a seeded stream.
+template <class Scalar>
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> random_matrix(int rows, int cols,
+                                                                    std::uint64_t seed) {
+  descend::data::Random random(seed);
+  return Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>::NullaryExpr(
+      rows, cols, [&] { return static_cast<Scalar>(random.normal()); });
+}
 
 // Step ~ cbrt(machine epsilon): balances truncation (h^2) and rounding (eps/h).
 template <class Scalar>

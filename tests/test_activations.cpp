@@ -1,28 +1,17 @@
 #include <catch2/catch.hpp>
 
-#include "descend/data/random.hpp"
 #include "descend/nn/activations.hpp"
 #include "finite_difference.hpp"
 
 using descend::nn::Relu;
 using descend::nn::Softmax;
 
-namespace {
-template <class Scalar>
-Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> random_matrix(int rows, int cols,
-                                                                    std::uint64_t seed) {
-  descend::data::Random random(seed);
-  return Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>::NullaryExpr(
-      rows, cols, [&] { return static_cast<Scalar>(random.normal()); });
-}
-}  // namespace
-
 TEMPLATE_TEST_CASE("ReLU gradients match finite differences", "[nn][relu]", float, double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
   // Keep inputs away from the kink at 0 by more than the difference step.
-  Matrix x = random_matrix<TestType>(6, 4, 11);
+  Matrix x = testing::random_matrix<TestType>(6, 4, 11);
   x = x.unaryExpr([](TestType v) { return v + (v >= 0 ? TestType(0.1) : TestType(-0.1)); });
-  const Matrix r = random_matrix<TestType>(6, 4, 12);
+  const Matrix r = testing::random_matrix<TestType>(6, 4, 12);
   Relu<TestType> relu;
   relu.forward(x);
   const Matrix dx = relu.backward(r);
@@ -33,8 +22,8 @@ TEMPLATE_TEST_CASE("ReLU gradients match finite differences", "[nn][relu]", floa
 
 TEMPLATE_TEST_CASE("Softmax gradients match finite differences", "[nn][softmax]", float, double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
-  Matrix x = random_matrix<TestType>(5, 3, 21);
-  const Matrix r = random_matrix<TestType>(5, 3, 22);
+  Matrix x = testing::random_matrix<TestType>(5, 3, 21);
+  const Matrix r = testing::random_matrix<TestType>(5, 3, 22);
   Softmax<TestType> softmax;
   softmax.forward(x);
   const Matrix dx = softmax.backward(r);

@@ -1,6 +1,5 @@
 #include <catch2/catch.hpp>
 
-#include "descend/data/random.hpp"
 #include "descend/nn/losses.hpp"
 #include "finite_difference.hpp"
 
@@ -10,13 +9,6 @@ using descend::nn::Softmax;
 using descend::nn::SoftmaxCrossEntropy;
 
 namespace {
-template <class Scalar>
-Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> random_matrix(int rows, int cols,
-                                                                    std::uint64_t seed) {
-  descend::data::Random random(seed);
-  return Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>::NullaryExpr(
-      rows, cols, [&] { return static_cast<Scalar>(random.normal()); });
-}
 const Eigen::VectorXi kLabels = (Eigen::VectorXi(5) << 0, 2, 1, 1, 0).finished();
 
 template <class Matrix>
@@ -44,7 +36,7 @@ TEMPLATE_TEST_CASE("Cross-entropy gradients match finite differences, ids and on
                    "[nn][loss]", float, double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
   Softmax<TestType> softmax;
-  Matrix p = softmax.forward(random_matrix<TestType>(5, 3, 31));
+  Matrix p = softmax.forward(testing::random_matrix<TestType>(5, 3, 31));
   CrossEntropy<TestType> ce;
   const Matrix by_id = ce.backward(p, kLabels);
   CHECK(testing::max_fd_error(p, by_id, [&] { return ce.forward(p, kLabels); }) <
@@ -59,7 +51,7 @@ TEMPLATE_TEST_CASE("Cross-entropy gradients match finite differences, ids and on
 TEMPLATE_TEST_CASE("Softmax + cross-entropy backward is (softmax - onehot) / n", "[nn][loss]",
                    float, double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
-  Matrix z = random_matrix<TestType>(5, 3, 41);
+  Matrix z = testing::random_matrix<TestType>(5, 3, 41);
   SoftmaxCrossEntropy<TestType> head;
   head.forward(z, kLabels);
   const Matrix dz = head.backward(kLabels);
@@ -78,8 +70,8 @@ TEMPLATE_TEST_CASE("Softmax + cross-entropy backward is (softmax - onehot) / n",
 TEMPLATE_TEST_CASE("MSE and MSE/2 gradients match finite differences", "[nn][loss]", float,
                    double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
-  Matrix p = random_matrix<TestType>(4, 2, 51);
-  const Matrix t = random_matrix<TestType>(4, 2, 52);
+  Matrix p = testing::random_matrix<TestType>(4, 2, 51);
+  const Matrix t = testing::random_matrix<TestType>(4, 2, 52);
   for (bool half : {false, true}) {
     Mse<TestType> mse(half);
     const Matrix dp = mse.backward(p, t);
