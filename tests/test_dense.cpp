@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <type_traits>
+#include <utility>
 
 #include "descend/nn/dense.hpp"
 #include "finite_difference.hpp"
@@ -58,10 +60,22 @@ TEST_CASE("Dense initialises like nnfs by default and as asked otherwise", "[nn]
   CHECK(xavier.weights().cwiseAbs().maxCoeff() <= std::sqrt(6.0 / 90));
 }
 
+// forward() keeps a reference to its input, so it refuses temporaries.
+template <class D, class X, class = void>
+struct accepts : std::false_type {};
+template <class D, class X>
+struct accepts<D, X, std::void_t<decltype(std::declval<D&>().forward(std::declval<X>()))>>
+    : std::true_type {};
+static_assert(accepts<Dense<double>, const Eigen::MatrixXd&>::value, "lvalues are taken");
+static_assert(!accepts<Dense<double>, Eigen::MatrixXd>::value, "temporaries are refused");
+static_assert(!accepts<Dense<double>, decltype(Eigen::MatrixXd::Ones(2, 2))>::value,
+              "expressions are refused");
+
 TEST_CASE("Dense rejects inputs of the wrong width", "[nn][dense][errors]") {
   Random random(1);
   Dense<double> dense(3, 2, random);
-  CHECK_THROWS_WITH(dense.forward(Eigen::MatrixXd::Ones(4, 2)),
+  const Eigen::MatrixXd narrow = Eigen::MatrixXd::Ones(4, 2);
+  CHECK_THROWS_WITH(dense.forward(narrow),
                     Catch::Contains("inputs have 2 columns, the layer takes 3"));
   CHECK_THROWS_AS(Dense<double>(0, 2, random), std::invalid_argument);
 }

@@ -73,6 +73,9 @@ class Dense {
     multiply_add(inputs, weights_, output_);  // Y = X W + b
     return output_;
   }
+  // A temporary (or an expression, which would become one) would be gone by
+  // backward(): evaluate it into a named matrix first.
+  const Matrix& forward(Matrix&&) = delete;
 
   // dweights, dbiases and dinputs from dL/doutput.
   const Matrix& backward(const Matrix& doutput) {
