@@ -209,11 +209,10 @@ class Optimizer {
   Optimizer(const Optimizer&) = default;
   Optimizer& operator=(const Optimizer&) = default;
 
-  // Initial contents of a new parameter's state buffers (n elements each,
-  // buffer_names().size() buffers back to back). Zero unless overridden.
-  virtual void init_state(Scalar* buffers, Index n) const {
-    std::fill(buffers, buffers + n * static_cast<Index>(buffer_names().size()), Scalar(0));
-  }
+  // Called once on a new parameter's state buffers (n elements each,
+  // buffer_names().size() buffers back to back), which start at zero; an
+  // optimizer that starts elsewhere (AdaGrad's sum) overrides this.
+  virtual void init_state(Scalar* /*buffers*/, Index /*n*/) const {}
 
   // Applies the update rule to one parameter. `step` is this parameter's
   // update count including this one (1 on the first update) and `lr` the
@@ -344,7 +343,7 @@ class Optimizer {
     s.key = p.data;
     s.layout = p;
     s.size = p.size();
-    s.buffers.resize(static_cast<std::size_t>(s.size) * buffer_names().size());
+    s.buffers.resize(static_cast<std::size_t>(s.size) * buffer_names().size());  // zeros
     init_state(s.buffers.data(), s.size);
     return s;
   }
