@@ -215,6 +215,26 @@ TEST_CASE("a registered Matrix is followed as an object", "[registration][identi
                     Catch::Contains("registered parameter #0") && Catch::Contains("is now 3x3"));
 }
 
+TEST_CASE("a registered Matrix that takes over another's buffer drops that buffer's old state",
+          "[registration][identity]") {
+  Adam<double> opt;
+  Eigen::MatrixXd w = Eigen::MatrixXd::Ones(2, 2), g = Eigen::MatrixXd::Ones(2, 2);
+  Eigen::MatrixXd other = Eigen::MatrixXd::Ones(2, 2);
+  opt.add(w, g);
+  opt.step();
+  for (int t = 0; t < 3; ++t) opt.update(other, g);  // state at other's address, step 3
+  CHECK(opt.num_states() == 2);
+  w = std::move(other);  // w now owns that buffer (its own went to `other`)
+  opt.step();
+  // w's registered state followed it (step 2), the stale step-3 state is gone,
+  // and the index stays consistent for the buffer w gave away.
+  CHECK(opt.step_count(w) == 2);
+  CHECK(opt.num_states() == 1);
+  CHECK_FALSE(opt.has_state(other));
+  opt.step();
+  CHECK(opt.step_count(w) == 3);
+}
+
 TEST_CASE("a parameter can be registered once", "[registration][errors]") {
   Adam<double> opt;
   Eigen::VectorXd w = Eigen::VectorXd::Ones(3), g = w;

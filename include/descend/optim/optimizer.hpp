@@ -110,7 +110,7 @@ class Optimizer {
         const Slot* s = find(p.data);
         r.slot = s ? static_cast<std::size_t>(s - slots_.data()) : index_of(insert(make_slot(p)));
       } else if (slots_[r.slot].key != p.data) {
-        rekey(r.slot, p.data);  // a registered Matrix that moved or was reallocated
+        rekey(r, p.data);  // a registered Matrix that moved or was reallocated
       }
       advance(slots_[r.slot], p, as_const(r.grad.get()));
     }
@@ -170,20 +170,7 @@ class Optimizer {
   bool forget(const Eigen::DenseBase<Param>& param) {
     const auto it = index_.find(static_cast<const void*>(param.derived().data()));
     if (it == index_.end()) return false;
-    const std::size_t i = it->second;
-    const std::size_t last = slots_.size() - 1;
-    index_.erase(it);
-    if (i != last) {
-      slots_[i] = std::move(slots_[last]);
-      index_[slots_[i].key] = i;
-    }
-    slots_.pop_back();
-    for (Registration& r : registered_) {
-      if (r.slot == i)
-        r.slot = kNone;
-      else if (r.slot == last)
-        r.slot = i;
-    }
+    erase_slot(it->second);
     return true;
   }
 
@@ -362,11 +349,34 @@ class Optimizer {
 
   std::size_t index_of(const Slot& s) const { return static_cast<std::size_t>(&s - slots_.data()); }
 
-  void rekey(std::size_t i, const void* key) {
+  // Moves a registration's state to the parameter's new address. State left
+  // at that address by plain update()s belonged to memory the registered
+  // object now owns; it is dropped rather than left unreachable.
+  void rekey(Registration& r, const void* key) {
+    const auto stale = index_.find(key);
+    if (stale != index_.end()) erase_slot(stale->second);  // may renumber r.slot
+    Slot& s = slots_[r.slot];
+    index_.erase(s.key);
+    s.key = key;
+    s.layout.data = static_cast<Scalar*>(const_cast<void*>(key));
+    index_[key] = r.slot;
+  }
+
+  // Removes slot i by moving the last slot into its place.
+  void erase_slot(std::size_t i) {
+    const std::size_t last = slots_.size() - 1;
     index_.erase(slots_[i].key);
-    slots_[i].key = key;
-    slots_[i].layout.data = static_cast<Scalar*>(const_cast<void*>(key));
-    index_[key] = i;
+    if (i != last) {
+      slots_[i] = std::move(slots_[last]);
+      index_[slots_[i].key] = i;
+    }
+    slots_.pop_back();
+    for (Registration& r : registered_) {
+      if (r.slot == i)
+        r.slot = kNone;
+      else if (r.slot == last)
+        r.slot = i;
+    }
   }
 
   template <class Grad>
