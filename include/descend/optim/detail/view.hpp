@@ -61,7 +61,10 @@ auto view_of(Derived& x) {
 }
 
 // Elements per chunk of the traversal: every statement of an update runs over
-// one chunk while it sits in L1, so the update is one pass over memory.
+// one chunk while it sits in L1, so the update is one pass over memory. 256
+// measured best here (Zen 4, -O2 and -O3 -march=native: 64 was up to 20 %
+// slower for Adam at N = 1e7); -DDESCEND_CHUNK=N overrides it for tuning. The
+// result does not depend on it: every element sees the same operations.
 #ifndef DESCEND_CHUNK
 #define DESCEND_CHUNK 256
 #endif
