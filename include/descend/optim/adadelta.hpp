@@ -10,6 +10,8 @@
 //   u    = rho * u + (1 - rho) * d^2
 //   w    = w - lr_t * d
 //
+// The PyTorch form is computed as sqrt((u + eps) / (v + eps)) * g: one square
+// root instead of two, equal up to rounding.
 // Defaults (PyTorch): lr 1.0, rho 0.9, eps 1e-6, weight_decay 0. The original
 // Adadelta and cute-dl have no learning rate: that is lr = 1.
 // State per parameter: "square_avg" (v), "acc_delta" (u).
@@ -45,31 +47,39 @@ class Adadelta : public Optimizer<Scalar> {
   std::vector<std::string> buffer_names() const override { return {"square_avg", "acc_delta"}; }
 
  protected:
-  double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
-               Scalar* state, std::int64_t, double lr) override {
-    const Scalar lr_s = static_cast<Scalar>(lr);
+  using typename Optimizer<Scalar>::Work;
+
+  double apply(const Work* work, std::size_t count) override {
     const Scalar wd = static_cast<Scalar>(options_.weight_decay);
     const Scalar rho = static_cast<Scalar>(options_.rho);
     const Scalar eps = static_cast<Scalar>(options_.eps);
-    const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
 
-    detail::for_each_chunk(param, grad, state, [&](auto& c) {
-      using Array = typename std::decay_t<decltype(c)>::Array;
-      auto w = c.param;
-      auto v = c.state(0);
-      auto u = c.state(1);
-      detail::with_weight_decay(c, wd, [&](const auto& g) {
-        v = rho * v + (1 - rho) * g.square();  // v = ρ v + (1 - ρ) g²
-        Array d(g.size());
-        if (inside)
-          d = (u + eps).sqrt() / (v + eps).sqrt() * g;  // d = √(u + ε) / √(v + ε) g
-        else
-          d = (u.sqrt() + eps) / (v.sqrt() + eps) * g;  // d = (√u + ε) / (√v + ε) g
-        u = rho * u + (1 - rho) * d.square();           // u = ρ u + (1 - ρ) d²
-        w -= lr_s * d;                                  // w = w - lr d
-      });
-    });
-    return lr;
+    return detail::with_flags(
+        [&](auto eps_inside) {
+          for (std::size_t i = 0; i < count; ++i) {
+            const Work& item = work[i];
+            const Scalar lr_s = static_cast<Scalar>(item.lr);
+
+            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
+              using Array = typename std::decay_t<decltype(c)>::Array;
+              auto w = c.param;
+              auto v = c.state(0);
+              auto u = c.state(1);
+              detail::with_weight_decay(c, wd, [&](const auto& g) {
+                v = rho * v + (1 - rho) * g.square();  // v = ρ v + (1 - ρ) g²
+                Array d(g.size());
+                if constexpr (eps_inside)
+                  d = ((u + eps) / (v + eps)).sqrt() * g;  // d = √(u + ε) / √(v + ε) g
+                else
+                  d = (u.sqrt() + eps) / (v.sqrt() + eps) * g;  // d = (√u + ε) / (√v + ε) g
+                u = rho * u + (1 - rho) * d.square();           // u = ρ u + (1 - ρ) d²
+                w -= lr_s * d;                                  // w = w - lr d
+              });
+            });
+          }
+          return work[count - 1].lr;
+        },
+        options_.eps_placement == EpsPlacement::inside_sqrt);
   }
 
  private:

@@ -50,25 +50,34 @@ class Adagrad : public Optimizer<Scalar> {
     std::fill(buffers, buffers + n, static_cast<Scalar>(options_.initial_accumulator_value));
   }
 
-  double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
-               Scalar* state, std::int64_t step, double lr) override {
-    const double clr = lr / (1.0 + static_cast<double>(step - 1) * options_.lr_decay);
-    const Scalar lr_s = static_cast<Scalar>(clr);
+  using typename Optimizer<Scalar>::Work;
+
+  double apply(const Work* work, std::size_t count) override {
     const Scalar wd = static_cast<Scalar>(options_.weight_decay);
     const Scalar eps = static_cast<Scalar>(options_.eps);
-    const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
+    double clr = 0;
 
-    detail::for_each_chunk(param, grad, state, [&](auto& c) {
-      auto w = c.param;
-      auto s = c.state(0);
-      detail::with_weight_decay(c, wd, [&](const auto& g) {
-        s += g.square();  // s = s + g²
-        if (inside)
-          w -= lr_s * g / (s + eps).sqrt();  // w = w - lr g / √(s + ε)
-        else
-          w -= lr_s * g / (s.sqrt() + eps);  // w = w - lr g / (√s + ε)
-      });
-    });
+    detail::with_flags(
+        [&](auto eps_inside) {
+          for (std::size_t i = 0; i < count; ++i) {
+            const Work& item = work[i];
+            clr = item.lr / (1.0 + static_cast<double>(item.step - 1) * options_.lr_decay);
+            const Scalar lr_s = static_cast<Scalar>(clr);
+
+            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
+              auto w = c.param;
+              auto s = c.state(0);
+              detail::with_weight_decay(c, wd, [&](const auto& g) {
+                s += g.square();  // s = s + g²
+                if constexpr (eps_inside)
+                  w -= lr_s * g / (s + eps).sqrt();  // w = w - lr g / √(s + ε)
+                else
+                  w -= lr_s * g / (s.sqrt() + eps);  // w = w - lr g / (√s + ε)
+              });
+            });
+          }
+        },
+        options_.eps_placement == EpsPlacement::inside_sqrt);
     return clr;
   }
 

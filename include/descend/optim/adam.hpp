@@ -66,56 +66,70 @@ class Adam : public Optimizer<Scalar> {
     check.finite_non_negative("weight_decay", options.weight_decay);
   }
 
-  double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
-               Scalar* state, std::int64_t step, double lr) override {
-    if (step != cached_step_) {  // every parameter at the same step shares these
-      cached_step_ = step;
-      const double bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step));
-      const double bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step));
-      inv_bc1_ = 1.0 / bias_correction1;
-      inv_bc2_ = 1.0 / bias_correction2;
-      inv_sqrt_bc2_ = 1.0 / std::sqrt(bias_correction2);
-    }
-    const Scalar step_size = static_cast<Scalar>(lr * inv_bc1_);
-    const Scalar inv_bc2 = static_cast<Scalar>(inv_bc2_);
-    const Scalar inv_sqrt_bc2 = static_cast<Scalar>(inv_sqrt_bc2_);
+  using typename Optimizer<Scalar>::Work;
+
+  double apply(const Work* work, std::size_t count) override {
     const Scalar b1 = static_cast<Scalar>(options_.beta1);
     const Scalar b2 = static_cast<Scalar>(options_.beta2);
     const Scalar eps = static_cast<Scalar>(options_.eps);
     const Scalar wd = static_cast<Scalar>(options_.weight_decay);
-    const Scalar shrink = static_cast<Scalar>(1.0 - lr * options_.weight_decay);
-    const bool decoupled = options_.decoupled_weight_decay;
-    const bool amsgrad = options_.amsgrad;
     const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
+    const bool decoupled = options_.decoupled_weight_decay && options_.weight_decay != 0;
 
-    auto adam_chunk = [&](auto& c, const auto& g) {
-      auto w = c.param;
-      auto m = c.state(0);
-      auto v = c.state(1);
-      m = b1 * m + (1 - b1) * g;           // m = β1 m + (1 - β1) g
-      v = b2 * v + (1 - b2) * g.square();  // v = β2 v + (1 - β2) g²
-      auto r = amsgrad ? c.state(2) : v;
-      if (amsgrad) r = r.max(v);  // v_max = max(v_max, v)
-      if (inside)
-        w -= step_size * m / (r * inv_bc2 + eps).sqrt();  // lr m^ / √(r^ + ε)
-      else
-        w -= step_size * m / (r.sqrt() * inv_sqrt_bc2 + eps);  // lr m^ / (√r^ + ε)
-    };
-    if (decoupled && wd != 0) {
-      // w = w - lr λ w, then the rest with the plain gradient.
-      detail::for_each_chunk(param, grad, state, [&](auto& c) {
-        c.param *= shrink;
-        adam_chunk(c, c.grad);
-      });
-    } else {
-      detail::for_each_chunk(param, grad, state, [&](auto& c) {
-        detail::with_weight_decay(c, wd, [&](const auto& g) { adam_chunk(c, g); });  // g + λ w
-      });
-    }
-    return lr;
+    return detail::with_flags(
+        [&](auto amsgrad, auto eps_inside, auto decoupled_wd) {
+          for (std::size_t i = 0; i < count; ++i) {
+            const Work& item = work[i];
+            set_bias_corrections(item.step);
+            const Scalar step_size = static_cast<Scalar>(item.lr * inv_bc1_);  // lr / (1 - β1^t)
+            const Scalar inv_bc2 = static_cast<Scalar>(inv_bc2_);
+            const Scalar inv_sqrt_bc2 = static_cast<Scalar>(inv_sqrt_bc2_);
+            // AdamW's w = w - lr λ w, folded into the last statement.
+            const Scalar shrink = static_cast<Scalar>(1.0 - item.lr * options_.weight_decay);
+
+            auto adam_chunk = [&](auto& c, const auto& g) {
+              auto w = c.param;
+              auto m = c.state(0);
+              auto v = c.state(1);
+              m = b1 * m + (1 - b1) * g;           // m = β1 m + (1 - β1) g
+              v = b2 * v + (1 - b2) * g.square();  // v = β2 v + (1 - β2) g²
+              auto r = c.state(amsgrad ? 2 : 1);   // what the step divides by
+              if constexpr (amsgrad) r = r.max(v);  // v_max = max(v_max, v)
+              auto finish = [&](const auto& denom) {
+                if constexpr (decoupled_wd)
+                  w = shrink * w - step_size * m / denom;  // w = (1 - lr λ) w - lr m^ / denom
+                else
+                  w -= step_size * m / denom;  // w = w - lr m^ / denom
+              };
+              if constexpr (eps_inside)
+                finish((r * inv_bc2 + eps).sqrt());  // denom = √(r^ + ε)
+              else
+                finish(r.sqrt() * inv_sqrt_bc2 + eps);  // denom = √r^ + ε
+            };
+            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
+              if constexpr (decoupled_wd)
+                adam_chunk(c, c.grad);
+              else
+                detail::with_weight_decay(c, wd, [&](const auto& g) { adam_chunk(c, g); });
+            });
+          }
+          return work[count - 1].lr;
+        },
+        options_.amsgrad, inside, decoupled);
   }
 
  private:
+  // Parameters at the same step share these.
+  void set_bias_corrections(std::int64_t step) {
+    if (step == cached_step_) return;
+    cached_step_ = step;
+    const double bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step));
+    const double bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step));
+    inv_bc1_ = 1.0 / bias_correction1;
+    inv_bc2_ = 1.0 / bias_correction2;
+    inv_sqrt_bc2_ = 1.0 / std::sqrt(bias_correction2);
+  }
+
   AdamOptions options_;
   std::int64_t cached_step_ = 0;  // the step count the next three belong to
   double inv_bc1_ = 0;            // 1 / (1 - β1^t)

@@ -85,35 +85,58 @@ class Optimizer {
         throw std::invalid_argument(
             detail::concat(who_, ": parameter at ", param.data(), " is already registered"));
     }
+    work_.reserve(registered_.size() + 1);  // step() never allocates
     registered_.push_back(Registration{source_of(std::forward<Param>(param)),
                                        source_of(std::forward<Grad>(grad)), kNone});
   }
 
   // Updates every registered parameter from its gradient. Every pair is
-  // checked before any is updated, so a throw leaves all of them untouched.
+  // checked, and all new state created, before any is updated, so a throw
+  // leaves all of them untouched. The update itself is one call that runs
+  // through all parameters, with the options looked at once.
   void step() {
+    work_.resize(registered_.size());  // within the capacity add() reserved
+    bool settled = true;  // every pair has its state, at the parameter's current address
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const Registration& r = registered_[i];
-      const detail::View<Scalar> p = r.param.get();
-      const detail::View<Scalar> g = r.grad.get();
-      check_same_shape(p.rows, p.cols, g.rows, g.cols, i);
+      Work& w = work_[i];
+      r.param.read(w.param);
+      r.grad.read(w.grad);
+      const detail::View<Scalar>& p = w.param;
+      check_same_shape(p.rows, p.cols, w.grad.rows, w.grad.cols, i);
       if (r.slot != kNone) {
-        check_layout(slots_[r.slot], p, i);
-      } else if (const Slot* s = find(p.data)) {
-        check_layout(*s, p, i);
+        const Slot& s = slots_[r.slot];
+        check_layout(s, p, i);
+        settled = settled && s.key == p.data;
+      } else {
+        if (const Slot* s = find(p.data)) check_layout(*s, p, i);
+        settled = false;
       }
     }
-    for (Registration& r : registered_) {
-      const detail::View<Scalar> p = r.param.get();
-      if (p.size() == 0) continue;
-      if (r.slot == kNone) {
-        const Slot* s = find(p.data);
-        r.slot = s ? static_cast<std::size_t>(s - slots_.data()) : index_of(insert(make_slot(p)));
-      } else if (slots_[r.slot].key != p.data) {
-        rekey(r, p.data);  // a registered Matrix that moved or was reallocated
+    if (!settled) {
+      for (std::size_t i = 0; i < registered_.size(); ++i) {
+        Registration& r = registered_[i];
+        const detail::View<Scalar>& p = work_[i].param;
+        if (p.size() == 0) continue;
+        if (r.slot == kNone) {
+          const Slot* s = find(p.data);
+          r.slot = s ? index_of(*s) : index_of(insert(make_slot(p)));
+        } else if (slots_[r.slot].key != p.data) {
+          rekey(r, p.data);  // a registered Matrix that moved or was reallocated
+        }
       }
-      advance(slots_[r.slot], p, as_const(r.grad.get()));
     }
+    std::size_t count = 0;  // the non-empty ones, in order
+    for (std::size_t i = 0; i < registered_.size(); ++i) {
+      if (work_[i].param.size() == 0) continue;
+      Slot& s = slots_[registered_[i].slot];
+      Work& w = work_[count++];
+      if (&w != &work_[i]) w = work_[i];
+      w.state = s.buffers.data();
+      w.step = ++s.step;
+      w.lr = decayed_lr(s.step);
+    }
+    if (count > 0) current_lr_ = apply(work_.data(), count);
   }
 
   // Sets every registered gradient to zero.
@@ -201,12 +224,19 @@ class Optimizer {
   // optimizer that starts elsewhere (AdaGrad's sum) overrides this.
   virtual void init_state(Scalar* /*buffers*/, Index /*n*/) const {}
 
-  // Applies the update rule to one parameter. `step` is this parameter's
-  // update count including this one (1 on the first update) and `lr` the
-  // base learning rate after inverse-time decay. Returns the learning rate
-  // actually applied (for current_lr()). Must not throw.
-  virtual double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
-                       Scalar* state, std::int64_t step, double lr) = 0;
+  // One parameter's part in an update.
+  struct Work {
+    detail::View<Scalar> param;
+    detail::View<const Scalar> grad;  // same shape as param
+    Scalar* state = nullptr;          // buffer_names().size() buffers of param.size()
+    std::int64_t step = 0;            // its update count, this one included (1 first)
+    double lr = 0;                    // the base learning rate after inverse-time decay
+  };
+
+  // Applies the update rule to each of `count` parameters (update() passes
+  // one, step() all registered ones). Returns the learning rate actually
+  // applied to the last (for current_lr()). Must not throw.
+  virtual double apply(const Work* work, std::size_t count) = 0;
 
   const char* who_;
 
@@ -222,28 +252,45 @@ class Optimizer {
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> grad_scratch;  // expression gradients
   };
 
-  template <class T>
+  // Where a registered parameter or gradient is: an object read again at every
+  // step (a Matrix or Array), or a fixed view (a Map, Ref or Block).
   struct Source {
     void* object = nullptr;
-    detail::View<T> (*read)(void*) = nullptr;
-    detail::View<T> fixed;
-    detail::View<T> get() const { return read ? read(object) : fixed; }
+    void (*read_object)(void*, detail::View<Scalar>&) = nullptr;
+    detail::View<Scalar> fixed;
+
+    void read(detail::View<Scalar>& v) const {
+      if (read_object)
+        read_object(object, v);
+      else
+        v = fixed;
+    }
+    void read(detail::View<const Scalar>& v) const {
+      detail::View<Scalar> w;
+      read(w);
+      v = as_const(w);
+    }
+    detail::View<Scalar> get() const {
+      detail::View<Scalar> v;
+      read(v);
+      return v;
+    }
   };
 
   struct Registration {
-    Source<Scalar> param;
-    Source<Scalar> grad;
+    Source param;
+    Source grad;
     std::size_t slot;
   };
 
   template <class X>
-  static Source<Scalar> source_of(X&& x) {
+  static Source source_of(X&& x) {
     using D = std::remove_cv_t<std::remove_reference_t<X>>;
-    Source<Scalar> s;
+    Source s;
     if constexpr (std::is_lvalue_reference<X>::value &&
                   std::is_base_of<Eigen::PlainObjectBase<D>, D>::value) {
       s.object = &x;
-      s.read = [](void* o) { return detail::view_of(*static_cast<D*>(o)); };
+      s.read_object = [](void* o, detail::View<Scalar>& v) { v = detail::view_of(*static_cast<D*>(o)); };
     } else {
       s.fixed = detail::view_of(x);
     }
@@ -402,9 +449,12 @@ class Optimizer {
 
   void advance(Slot& s, const detail::View<Scalar>& p, const detail::View<const Scalar>& g) {
     s.step += 1;
-    const double lr_t =
-        lr_ / (1.0 + decay_ * static_cast<double>(s.step - 1));  // inverse-time decay
-    current_lr_ = apply(p, g, s.buffers.data(), s.step, lr_t);
+    const Work work{p, g, s.buffers.data(), s.step, decayed_lr(s.step)};
+    current_lr_ = apply(&work, 1);
+  }
+
+  double decayed_lr(std::int64_t step) const {  // inverse-time decay
+    return decay_ == 0 ? lr_ : lr_ / (1.0 + decay_ * static_cast<double>(step - 1));
   }
 
   double lr_ = 0;
@@ -414,6 +464,7 @@ class Optimizer {
   std::unordered_map<const void*, std::size_t> index_;
   std::size_t next_ = 0;  // the slot find() tries first
   std::vector<Registration> registered_;
+  std::vector<Work> work_;  // step()'s, kept to reuse its memory
 };
 
 }  // namespace descend

@@ -64,49 +64,57 @@ class Rmsprop : public Optimizer<Scalar> {
   }
 
  protected:
-  double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
-               Scalar* state, std::int64_t, double lr) override {
-    const Scalar lr_s = static_cast<Scalar>(lr);
+  using typename Optimizer<Scalar>::Work;
+
+  double apply(const Work* work, std::size_t count) override {
     const Scalar wd = static_cast<Scalar>(options_.weight_decay);
     const Scalar alpha = static_cast<Scalar>(options_.alpha);
     const Scalar eps = static_cast<Scalar>(options_.eps);
     const Scalar mu = static_cast<Scalar>(options_.momentum);
-    const bool centered = options_.centered;
-    const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
     const bool lr_inside = options_.momentum_style == MomentumStyle::lr_inside;
-    const Eigen::Index momentum_buffer = centered ? 2 : 1;
+    const Eigen::Index momentum_buffer = options_.centered ? 2 : 1;
 
-    detail::for_each_chunk(param, grad, state, [&](auto& c) {
-      using Array = typename std::decay_t<decltype(c)>::Array;
-      auto w = c.param;
-      auto v = c.state(0);
-      detail::with_weight_decay(c, wd, [&](const auto& g) {
-        v = alpha * v + (1 - alpha) * g.square();  // v = α v + (1 - α) g²
-        Array q = v;
-        if (centered) {
-          auto a = c.state(1);
-          a = alpha * a + (1 - alpha) * g;  // a = α a + (1 - α) g
-          q -= a.square();                  // v~ = v - a²
-        }
-        if (inside)
-          q = (q + eps).sqrt();  // q = √(v~ + ε)
-        else
-          q = q.sqrt() + eps;  // q = √v~ + ε
-        if (mu > 0) {
-          auto b = c.state(momentum_buffer);
-          if (lr_inside) {
-            b = mu * b + lr_s * g / q;  // b = μ b + lr g / q
-            w -= b;                     // w = w - b
-          } else {
-            b = mu * b + g / q;  // b = μ b + g / q
-            w -= lr_s * b;       // w = w - lr b
+    return detail::with_flags(
+        [&](auto centered, auto eps_inside, auto momentum) {
+          for (std::size_t i = 0; i < count; ++i) {
+            const Work& item = work[i];
+            const Scalar lr_s = static_cast<Scalar>(item.lr);
+
+            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
+              using Array = typename std::decay_t<decltype(c)>::Array;
+              auto w = c.param;
+              auto v = c.state(0);
+              detail::with_weight_decay(c, wd, [&](const auto& g) {
+                v = alpha * v + (1 - alpha) * g.square();  // v = α v + (1 - α) g²
+                Array q = v;
+                if constexpr (centered) {
+                  auto a = c.state(1);
+                  a = alpha * a + (1 - alpha) * g;  // a = α a + (1 - α) g
+                  q -= a.square();                  // v~ = v - a²
+                }
+                if constexpr (eps_inside)
+                  q = (q + eps).sqrt();  // q = √(v~ + ε)
+                else
+                  q = q.sqrt() + eps;  // q = √v~ + ε
+                if constexpr (momentum) {
+                  auto b = c.state(momentum_buffer);
+                  if (lr_inside) {
+                    b = mu * b + lr_s * g / q;  // b = μ b + lr g / q
+                    w -= b;                     // w = w - b
+                  } else {
+                    b = mu * b + g / q;  // b = μ b + g / q
+                    w -= lr_s * b;       // w = w - lr b
+                  }
+                } else {
+                  w -= lr_s * g / q;  // w = w - lr g / q
+                }
+              });
+            });
           }
-        } else {
-          w -= lr_s * g / q;  // w = w - lr g / q
-        }
-      });
-    });
-    return lr;
+          return work[count - 1].lr;
+        },
+        options_.centered, options_.eps_placement == EpsPlacement::inside_sqrt,
+        options_.momentum > 0);
   }
 
  private:

@@ -60,34 +60,44 @@ class Sgd : public Optimizer<Scalar> {
   }
 
  protected:
-  double apply(const detail::View<Scalar>& param, const detail::View<const Scalar>& grad,
-               Scalar* state, std::int64_t step, double lr) override {
+  using typename Optimizer<Scalar>::Work;
+
+  double apply(const Work* work, std::size_t count) override {
     const bool inside = options_.momentum_style == MomentumStyle::lr_inside;
-    const Scalar lr_s = static_cast<Scalar>(lr);
     const Scalar wd = static_cast<Scalar>(options_.weight_decay);
     const Scalar mu = static_cast<Scalar>(options_.momentum);
-    // Scale of the gradient entering the buffer, and of the step leaving it.
-    const Scalar in = inside ? lr_s : Scalar(1);
-    const Scalar out = inside ? Scalar(1) : lr_s;
-    // The buffer starts at zero, so at t = 1 this makes b = g, undampened.
-    const Scalar damped = static_cast<Scalar>(step == 1 ? 1.0 : 1.0 - options_.dampening) * in;
 
-    detail::for_each_chunk(param, grad, state, [&](auto& c) {
-      auto w = c.param;
-      detail::with_weight_decay(c, wd, [&](const auto& g) {
-        if (mu == 0) {
-          w -= lr_s * g;  // w = w - lr g
-          return;
-        }
-        auto b = c.state(0);
-        b = mu * b + damped * g;  // b = μ b + (1 - τ) g
-        if (options_.nesterov)
-          w -= out * (in * g + mu * b);  // w = w - lr (g + μ b)
-        else
-          w -= out * b;  // w = w - lr b
-      });
-    });
-    return lr;
+    return detail::with_flags(
+        [&](auto momentum, auto nesterov) {
+          for (std::size_t i = 0; i < count; ++i) {
+            const Work& item = work[i];
+            const Scalar lr_s = static_cast<Scalar>(item.lr);
+            // Scale of the gradient entering the buffer, and of the step leaving it.
+            const Scalar in = inside ? lr_s : Scalar(1);
+            const Scalar out = inside ? Scalar(1) : lr_s;
+            // The buffer starts at zero, so at t = 1 this makes b = g, undampened.
+            const Scalar damped =
+                static_cast<Scalar>(item.step == 1 ? 1.0 : 1.0 - options_.dampening) * in;
+
+            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
+              auto w = c.param;
+              detail::with_weight_decay(c, wd, [&](const auto& g) {
+                if constexpr (!momentum) {
+                  w -= lr_s * g;  // w = w - lr g
+                } else {
+                  auto b = c.state(0);
+                  b = mu * b + damped * g;  // b = μ b + (1 - τ) g
+                  if constexpr (nesterov)
+                    w -= out * (in * g + mu * b);  // w = w - lr (g + μ b)
+                  else
+                    w -= out * b;  // w = w - lr b
+                }
+              });
+            });
+          }
+          return work[count - 1].lr;
+        },
+        options_.momentum != 0, options_.nesterov);
   }
 
  private:

@@ -7,6 +7,15 @@
 #include <type_traits>
 #include <utility>
 
+// Inline everything a function calls. The traversal below is the one place
+// it matters: without it GCC keeps each Eigen statement of a kernel as its own
+// out-of-line loop, which costs more than the arithmetic on small parameters.
+#if defined(__GNUC__)
+#define DESCEND_FLATTEN __attribute__((flatten))
+#else
+#define DESCEND_FLATTEN
+#endif
+
 namespace descend {
 namespace detail {
 
@@ -110,6 +119,74 @@ void with_weight_decay(const C& c, Scalar weight_decay, Body&& body) {
   }
 }
 
+// Calls f(std::bool_constant<b>{}...) for the runtime flags b..., so that a
+// kernel tests its options at compile time rather than once per chunk.
+template <class F>
+DESCEND_FLATTEN decltype(auto) with_flags(F&& f) {
+  return f();
+}
+template <class F, class... Rest>
+decltype(auto) with_flags(F&& f, bool first, Rest... rest) {
+  if (first)
+    return with_flags([&](auto... c) -> decltype(auto) { return f(std::true_type{}, c...); },
+                      rest...);
+  return with_flags([&](auto... c) -> decltype(auto) { return f(std::false_type{}, c...); },
+                    rest...);
+}
+
+// Whether v covers n consecutive coefficients in column-major (or row-major)
+// order. Canonical views of vectors are both.
+template <class T>
+bool contiguous_col_major(const View<T>& v) {
+  return (v.rows <= 1 || v.row_stride == 1) && (v.cols <= 1 || v.col_stride == v.rows);
+}
+template <class T>
+bool contiguous_row_major(const View<T>& v) {
+  return (v.cols <= 1 || v.col_stride == 1) && (v.rows <= 1 || v.row_stride == v.cols);
+}
+
+// kernel(chunk) over n contiguous coefficients: full chunks of kChunk, then
+// fixed-size chunks of kSmallChunk (small parameters such as biases and
+// 64-element layers live entirely there), then a dynamic tail.
+template <class Scalar, class Kernel>
+void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state, Index state_size,
+                       Index base, bool may_thread, Kernel& kernel) {
+  using Full = Chunk<Scalar, kChunk>;
+  const Index full = n / kChunk;
+  auto full_chunk = [&](Index k) {
+    const Index i0 = k * kChunk;
+    Full chunk{typename Full::Map(p + i0), typename Full::ConstMap(g + i0), state, state_size,
+               base + i0};
+    kernel(chunk);
+  };
+#if defined(DESCEND_USE_OPENMP)
+  // Entering a parallel region costs microseconds even with one thread:
+  // small parameters never do.
+  if (may_thread && n >= kParallelThreshold) {
+#pragma omp parallel for schedule(static)
+    for (Index k = 0; k < full; ++k) full_chunk(k);
+  } else {
+    for (Index k = 0; k < full; ++k) full_chunk(k);
+  }
+#else
+  (void)may_thread;
+  for (Index k = 0; k < full; ++k) full_chunk(k);
+#endif
+  using Small = Chunk<Scalar, kSmallChunk>;
+  Index i0 = full * kChunk;
+  for (; i0 + kSmallChunk <= n; i0 += kSmallChunk) {
+    Small chunk{typename Small::Map(p + i0), typename Small::ConstMap(g + i0), state, state_size,
+                base + i0};
+    kernel(chunk);
+  }
+  if (i0 < n) {
+    using Tail = Chunk<Scalar, Eigen::Dynamic>;
+    Tail chunk{typename Tail::Map(p + i0, n - i0), typename Tail::ConstMap(g + i0, n - i0), state,
+               state_size, base + i0};
+    kernel(chunk);
+  }
+}
+
 // Runs kernel(chunk) over the parameter in memory order. State buffers are
 // laid out in the same order: element k of a buffer belongs to the k-th
 // coefficient visited. Contiguous runs are used in place; strided ones are
@@ -117,6 +194,14 @@ void with_weight_decay(const C& c, Scalar weight_decay, Body&& body) {
 template <class Scalar, class Kernel>
 void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* state,
                     Kernel&& kernel) {
+  const Index n = p.size();
+  // The common case first, with nothing to work out: both in one piece.
+  if ((contiguous_col_major(p) && contiguous_col_major(g)) ||
+      (contiguous_row_major(p) && contiguous_row_major(g))) {
+    contiguous_chunks(p.data, g.data, n, state, n, 0, true, kernel);
+    return;
+  }
+
   const bool inner_is_rows = p.cols == 1 || (p.rows != 1 && p.row_stride <= p.col_stride);
   Index inner_size = inner_is_rows ? p.rows : p.cols;
   Index outer_size = inner_is_rows ? p.cols : p.rows;
@@ -128,49 +213,12 @@ void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* 
     inner_size *= outer_size;  // both are one evenly strided run
     outer_size = 1;
   }
-  const Index n = p.size();
 
   if (p_inner == 1 && g_inner == 1) {
-    // Contiguous runs: full chunks with a fixed size, then the remainder.
-    const Index full = inner_size / kChunk;
-    using Full = Chunk<Scalar, kChunk>;
-    for (Index o = 0; o < outer_size; ++o) {
-      Scalar* p_run = p.data + o * p_outer;
-      const Scalar* g_run = g.data + o * g_outer;
-      const Index base = o * inner_size;
-      auto full_chunk = [&](Index k) {
-        Full chunk{typename Full::Map(p_run + k * kChunk),
-                   typename Full::ConstMap(g_run + k * kChunk), state, n, base + k * kChunk};
-        kernel(chunk);
-      };
-#if defined(DESCEND_USE_OPENMP)
-      // Entering a parallel region costs microseconds even with one thread:
-      // small parameters never do.
-      if (outer_size == 1 && n >= kParallelThreshold) {
-#pragma omp parallel for schedule(static)
-        for (Index k = 0; k < full; ++k) full_chunk(k);
-      } else {
-        for (Index k = 0; k < full; ++k) full_chunk(k);
-      }
-#else
-      for (Index k = 0; k < full; ++k) full_chunk(k);
-#endif
-      // The remainder: fixed-size chunks of kSmallChunk, then a dynamic tail.
-      // Small parameters (biases, 64-element layers) live entirely here.
-      using Small = Chunk<Scalar, kSmallChunk>;
-      Index i0 = full * kChunk;
-      for (; i0 + kSmallChunk <= inner_size; i0 += kSmallChunk) {
-        Small chunk{typename Small::Map(p_run + i0), typename Small::ConstMap(g_run + i0), state, n,
-                    base + i0};
-        kernel(chunk);
-      }
-      if (i0 < inner_size) {
-        using Tail = Chunk<Scalar, Eigen::Dynamic>;
-        Tail chunk{typename Tail::Map(p_run + i0, inner_size - i0),
-                   typename Tail::ConstMap(g_run + i0, inner_size - i0), state, n, base + i0};
-        kernel(chunk);
-      }
-    }
+    // Contiguous runs (the columns of a Block, say), one after the other.
+    for (Index o = 0; o < outer_size; ++o)
+      contiguous_chunks(p.data + o * p_outer, g.data + o * g_outer, inner_size, state, n,
+                        o * inner_size, outer_size == 1, kernel);
     return;
   }
 
