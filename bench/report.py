@@ -4,8 +4,9 @@
     python3 bench/report.py RESULT.json [RESULT.json ...]
 
 For each file: the ratio of every update to its in-place stream roofline
-("roofline", 1.0 = memory speed) by optimizer, scalar and size, then the
-1000 x 64 case and the spiral epoch. Uses only the standard library.
+("roofline", 1.0 = memory speed) by optimizer, scalar and size, with the
+bound the arithmetic alone sets (see bound()), then the 1000 x 64 cases and
+the spiral epoch. Uses only the standard library.
 """
 
 import json
@@ -13,11 +14,22 @@ import sys
 from collections import defaultdict
 
 
+def bound(ns):
+    """The best roofline ratio the arithmetic allows at N = 1e7: the stream
+    loop's time per element there over the update's time per element at
+    N = 1e3, where all arrays sit in L1 and the update is pure arithmetic.
+    Below 1, the update cannot reach memory speed on this build."""
+    if 1000 not in ns or 10000000 not in ns:
+        return ""
+    return f"{min(1.0, ns[10000000][1] / ns[1000][0]):.2f}"
+
+
 def table(path):
     with open(path) as f:
         data = json.load(f)
     ctx = data.get("context", {})
     rows = defaultdict(dict)
+    ns = defaultdict(dict)  # (update, stream) ns per element
     extra = []
     threads = None
     for b in data["benchmarks"]:
@@ -25,20 +37,25 @@ def table(path):
         if name.startswith("update/"):
             _, config, scalar, n = name.split("/")
             rows[(config, scalar)][int(n)] = b["roofline"]
+            ns[(config, scalar)][int(n)] = (b["ns_per_element"],
+                                            b["ns_per_element"] * b["roofline"])
             threads = int(b.get("threads", 1))
         elif name.startswith("many_small"):
-            extra.append(f"- Adam, 1000 parameters x 64 floats: descend {b['descend_us']:.0f} us, "
+            how = name.split("/")[-1]  # step or update
+            extra.append(f"- Adam, 1000 parameters x 64 floats, {how}(): "
+                         f"descend {b['descend_us']:.0f} us, "
                          f"raw loop {b['raw_us']:.0f} us, ratio **{b['ratio_to_raw']:.2f}**")
         elif name.startswith("spiral_epoch"):
             extra.append(f"- spiral epoch: {b['epoch_us']:.1f} us, 10001 epochs in "
                          f"**{b['s_per_10001_epochs']:.2f} s**")
     sizes = sorted({n for r in rows.values() for n in r})
     out = [f"`{path}` ({ctx.get('num_cpus', '?')} CPUs, {threads} thread(s)):", ""]
-    out.append("| optimizer | scalar | " + " | ".join(f"N={n:.0e}" for n in sizes) + " |")
-    out.append("|---|---|" + "---|" * len(sizes))
+    out.append("| optimizer | scalar | " + " | ".join(f"N={n:.0e}" for n in sizes) +
+               " | compute bound at N=1e7 |")
+    out.append("|---|---|" + "---|" * (len(sizes) + 1))
     for (config, scalar), r in sorted(rows.items()):
         cells = " | ".join(f"{r[n]:.2f}" if n in r else "" for n in sizes)
-        out.append(f"| {config} | {scalar} | {cells} |")
+        out.append(f"| {config} | {scalar} | {cells} | {bound(ns[(config, scalar)])} |")
     out.append("")
     out.extend(extra)
     return "\n".join(out)

@@ -58,17 +58,23 @@ class Optimizer {
     check_grad_type<Grad>();
     check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
     if (param.size() == 0) return;
-    const detail::View<Scalar> p = detail::view_of(param);
-    Slot* slot = find(p.data);
+    // Built in place and never copied whole: see Source::read.
+    Work work;
+    work.param = detail::view_of(param);
+    Slot* slot = find(work.param.data);
     if (slot) {
-      check_layout(*slot, p);
+      check_layout(*slot, work.param);
       evaluate_gradient(*slot, grad.derived());
     } else {
-      Slot fresh = make_slot(p);
+      Slot fresh = make_slot(work.param);
       evaluate_gradient(fresh, grad.derived());
       slot = &insert(std::move(fresh));
     }
-    advance(*slot, p, gradient_view(*slot, grad.derived()));
+    work.grad = gradient_view(*slot, grad.derived());
+    work.state = slot->buffers.data();
+    work.step = ++slot->step;
+    work.lr = decayed_lr(work.step);
+    current_lr_ = apply(&work, 1);
   }
 
   // Registers a (parameter, gradient) pair for step() and zero_grad(). Both
@@ -96,7 +102,9 @@ class Optimizer {
   // through all parameters, with the options looked at once.
   void step() {
     work_.resize(registered_.size());  // within the capacity add() reserved
-    bool settled = true;  // every pair has its state, at the parameter's current address
+    // Whether every pair is non-empty and has state at its parameter's
+    // current address, as from the second step on, so that work_ is ready.
+    bool settled = true;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const Registration& r = registered_[i];
       Work& w = work_[i];
@@ -105,25 +113,32 @@ class Optimizer {
       const detail::View<Scalar>& p = w.param;
       check_same_shape(p.rows, p.cols, w.grad.rows, w.grad.cols, i);
       if (r.slot != kNone) {
-        const Slot& s = slots_[r.slot];
+        Slot& s = slots_[r.slot];
         check_layout(s, p, i);
         settled = settled && s.key == p.data;
+        w.state = s.buffers.data();
+        w.step = s.step + 1;
+        w.lr = decayed_lr(w.step);
       } else {
         if (const Slot* s = find(p.data)) check_layout(*s, p, i);
         settled = false;
       }
     }
-    if (!settled) {
-      for (std::size_t i = 0; i < registered_.size(); ++i) {
-        Registration& r = registered_[i];
-        const detail::View<Scalar>& p = work_[i].param;
-        if (p.size() == 0) continue;
-        if (r.slot == kNone) {
-          const Slot* s = find(p.data);
-          r.slot = s ? index_of(*s) : index_of(insert(make_slot(p)));
-        } else if (slots_[r.slot].key != p.data) {
-          rekey(r, p.data);  // a registered Matrix that moved or was reallocated
-        }
+    // Nothing has changed yet: a throw above leaves everything as it was.
+    if (settled) {
+      for (const Registration& r : registered_) slots_[r.slot].step += 1;
+      if (!work_.empty()) current_lr_ = apply(work_.data(), work_.size());
+      return;
+    }
+    for (std::size_t i = 0; i < registered_.size(); ++i) {
+      Registration& r = registered_[i];
+      const detail::View<Scalar>& p = work_[i].param;
+      if (p.size() == 0) continue;
+      if (r.slot == kNone) {
+        const Slot* s = find(p.data);
+        r.slot = s ? index_of(*s) : index_of(insert(make_slot(p)));
+      } else if (slots_[r.slot].key != p.data) {
+        rekey(r, p.data);  // a registered Matrix that moved or was reallocated
       }
     }
     std::size_t count = 0;  // the non-empty ones, in order
@@ -257,8 +272,11 @@ class Optimizer {
   struct Source {
     void* object = nullptr;
     void (*read_object)(void*, detail::View<Scalar>&) = nullptr;
+    void (*read_const_object)(void*, detail::View<const Scalar>&) = nullptr;
     detail::View<Scalar> fixed;
 
+    // Reads straight into v: a copy of a view just written field by field
+    // stalls on store forwarding, which showed in step()'s profile.
     void read(detail::View<Scalar>& v) const {
       if (read_object)
         read_object(object, v);
@@ -266,9 +284,10 @@ class Optimizer {
         v = fixed;
     }
     void read(detail::View<const Scalar>& v) const {
-      detail::View<Scalar> w;
-      read(w);
-      v = as_const(w);
+      if (read_const_object)
+        read_const_object(object, v);
+      else
+        v = as_const(fixed);
     }
     detail::View<Scalar> get() const {
       detail::View<Scalar> v;
@@ -290,7 +309,12 @@ class Optimizer {
     if constexpr (std::is_lvalue_reference<X>::value &&
                   std::is_base_of<Eigen::PlainObjectBase<D>, D>::value) {
       s.object = &x;
-      s.read_object = [](void* o, detail::View<Scalar>& v) { v = detail::view_of(*static_cast<D*>(o)); };
+      s.read_object = [](void* o, detail::View<Scalar>& v) {
+        v = detail::view_of(*static_cast<D*>(o));
+      };
+      s.read_const_object = [](void* o, detail::View<const Scalar>& v) {
+        v = detail::view_of(*static_cast<const D*>(o));
+      };
     } else {
       s.fixed = detail::view_of(x);
     }
@@ -445,12 +469,6 @@ class Optimizer {
 
   static detail::View<const Scalar> as_const(const detail::View<Scalar>& v) {
     return {v.data, v.rows, v.cols, v.row_stride, v.col_stride};
-  }
-
-  void advance(Slot& s, const detail::View<Scalar>& p, const detail::View<const Scalar>& g) {
-    s.step += 1;
-    const Work work{p, g, s.buffers.data(), s.step, decayed_lr(s.step)};
-    current_lr_ = apply(&work, 1);
   }
 
   double decayed_lr(std::int64_t step) const {  // inverse-time decay

@@ -7,9 +7,9 @@
 #include <type_traits>
 #include <utility>
 
-// Inline everything a function calls. The traversal below is the one place
-// it matters: without it GCC keeps each Eigen statement of a kernel as its own
-// out-of-line loop, which costs more than the arithmetic on small parameters.
+// Inline everything a function calls. Used on one call: a kernel on a chunk.
+// Without it GCC keeps each Eigen statement of a kernel as its own out-of-line
+// loop, which costs more than the arithmetic on small parameters (64 floats).
 #if defined(__GNUC__)
 #define DESCEND_FLATTEN __attribute__((flatten))
 #else
@@ -88,6 +88,12 @@ inline constexpr Index kParallelThreshold = Index(1) << 16;
 // contiguous coefficients of the parameter and of the gradient, and the
 // matching slice of each state buffer. Kernels are generic lambdas, compiled
 // once for each Size.
+// kernel(chunk), with every statement of the kernel inlined.
+template <class Kernel, class C>
+DESCEND_FLATTEN void run_kernel(Kernel& kernel, C& chunk) {
+  kernel(chunk);
+}
+
 template <class Scalar, int Size>
 struct Chunk {
   using Map = Eigen::Map<Eigen::Array<Scalar, Size, 1>>;
@@ -122,7 +128,7 @@ void with_weight_decay(const C& c, Scalar weight_decay, Body&& body) {
 // Calls f(std::bool_constant<b>{}...) for the runtime flags b..., so that a
 // kernel tests its options at compile time rather than once per chunk.
 template <class F>
-DESCEND_FLATTEN decltype(auto) with_flags(F&& f) {
+decltype(auto) with_flags(F&& f) {
   return f();
 }
 template <class F, class... Rest>
@@ -157,7 +163,7 @@ void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state, Index
     const Index i0 = k * kChunk;
     Full chunk{typename Full::Map(p + i0), typename Full::ConstMap(g + i0), state, state_size,
                base + i0};
-    kernel(chunk);
+    run_kernel(kernel, chunk);
   };
 #if defined(DESCEND_USE_OPENMP)
   // Entering a parallel region costs microseconds even with one thread:
@@ -177,13 +183,13 @@ void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state, Index
   for (; i0 + kSmallChunk <= n; i0 += kSmallChunk) {
     Small chunk{typename Small::Map(p + i0), typename Small::ConstMap(g + i0), state, state_size,
                 base + i0};
-    kernel(chunk);
+    run_kernel(kernel, chunk);
   }
   if (i0 < n) {
     using Tail = Chunk<Scalar, Eigen::Dynamic>;
     Tail chunk{typename Tail::Map(p + i0, n - i0), typename Tail::ConstMap(g + i0, n - i0), state,
                state_size, base + i0};
-    kernel(chunk);
+    run_kernel(kernel, chunk);
   }
 }
 
@@ -241,7 +247,7 @@ void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* 
       Dyn chunk{typename Dyn::Map(p_inner == 1 ? p_ptr : p_buf, len),
                 typename Dyn::ConstMap(g_inner == 1 ? g_ptr : g_buf, len), state, n,
                 o * inner_size + i0};
-      kernel(chunk);
+      run_kernel(kernel, chunk);
       if (p_inner != 1) {
         for (Index k = 0; k < len; ++k) p_ptr[k * p_inner] = p_buf[k];
       }
