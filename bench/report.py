@@ -2,11 +2,13 @@
 """Summarises descend_bench JSON output as Markdown tables.
 
     python3 bench/report.py RESULT.json [RESULT.json ...]
+    python3 bench/report.py --summary RESULT.json [RESULT.json ...]
 
 For each file: the ratio of every update to its in-place stream roofline
 ("roofline", 1.0 = memory speed) by optimizer, scalar and size, with the
 bound the arithmetic alone sets (see bound()), then the 1000 x 64 cases and
-the spiral epoch. Uses only the standard library.
+the spiral epoch. --summary prints one table of the N = 1e7 ratios (and
+their bounds) with a column per file. Uses only the standard library.
 """
 
 import json
@@ -61,7 +63,35 @@ def table(path):
     return "\n".join(out)
 
 
+def summary(paths, n=10000000):
+    """One table: the roofline ratio at size n, and its compute bound, per file."""
+    cols = []
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        ratio, ns = {}, defaultdict(dict)
+        for b in data["benchmarks"]:
+            if b["name"].startswith("update/"):
+                _, config, scalar, size = b["name"].split("/")
+                ns[(config, scalar)][int(size)] = (b["ns_per_element"],
+                                                   b["ns_per_element"] * b["roofline"])
+                if int(size) == n:
+                    ratio[(config, scalar)] = b["roofline"]
+        cols.append((path, ratio, ns))
+    keys = sorted({k for _, r, _ in cols for k in r})
+    head = " | ".join(f"{p.split('/')[-1].removesuffix('.json')} (bound)" for p, _, _ in cols)
+    out = [f"| optimizer | scalar | {head} |", "|---|---|" + "---|" * len(cols)]
+    for k in keys:
+        cells = " | ".join(f"{r[k]:.2f} ({bound(ns[k])})" if k in r else "" for _, r, ns in cols)
+        out.append(f"| {k[0]} | {k[1]} | {cells} |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    if not args:
         sys.exit(__doc__)
-    print("\n\n".join(table(p) for p in sys.argv[1:]))
+    if args[0] == "--summary":
+        print(summary(args[1:]))
+    else:
+        print("\n\n".join(table(p) for p in args))
