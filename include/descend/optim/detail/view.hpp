@@ -151,6 +151,18 @@ bool contiguous_row_major(const View<T>& v) {
   return (v.cols <= 1 || v.col_stride == 1) && (v.rows <= 1 || v.row_stride == v.cols);
 }
 
+#if defined(DESCEND_USE_OPENMP)
+// f(k) for k in [0, count), split across OpenMP threads.
+template <class F>
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+void parallel_for(Index count, const F& f) {
+#pragma omp parallel for schedule(static)
+  for (Index k = 0; k < count; ++k) f(k);
+}
+#endif
+
 // kernel(chunk) over n contiguous coefficients: full chunks of kChunk, then
 // fixed-size chunks of kSmallChunk (small parameters such as biases and
 // 64-element layers live entirely there), then a dynamic tail.
@@ -167,10 +179,10 @@ void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state, Index
   };
 #if defined(DESCEND_USE_OPENMP)
   // Entering a parallel region costs microseconds even with one thread:
-  // small parameters never do.
+  // small parameters never do. The region lives in its own function so that
+  // this one, the path of every small parameter, stays free of OpenMP.
   if (may_thread && n >= kParallelThreshold) {
-#pragma omp parallel for schedule(static)
-    for (Index k = 0; k < full; ++k) full_chunk(k);
+    parallel_for(full, full_chunk);
   } else {
     for (Index k = 0; k < full; ++k) full_chunk(k);
   }
