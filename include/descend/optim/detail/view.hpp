@@ -84,16 +84,10 @@ inline constexpr Index kSmallChunk = 64;
 // is built with DESCEND_OPENMP (CMake option), and only if contiguous.
 inline constexpr Index kParallelThreshold = Index(1) << 16;
 
-// What a kernel sees: Size (kChunk, or Dynamic for a last, shorter chunk)
+// What a kernel sees: Size (kChunk, kSmallChunk, or Dynamic for a shorter or gathered chunk)
 // contiguous coefficients of the parameter and of the gradient, and the
 // matching slice of each state buffer. Kernels are generic lambdas, compiled
 // once for each Size.
-// kernel(chunk), with every statement of the kernel inlined.
-template <class Kernel, class C>
-DESCEND_FLATTEN void run_kernel(Kernel& kernel, C& chunk) {
-  kernel(chunk);
-}
-
 template <class Scalar, int Size>
 struct Chunk {
   using Map = Eigen::Map<Eigen::Array<Scalar, Size, 1>>;
@@ -112,6 +106,12 @@ struct Chunk {
     return Map(state_base + buffer * state_size + offset, param.size());
   }
 };
+
+// kernel(chunk), with every statement of the kernel inlined.
+template <class Kernel, class C>
+DESCEND_FLATTEN void run_kernel(Kernel& kernel, C& chunk) {
+  kernel(chunk);
+}
 
 // Calls body(g) with the gradient the update rule sees: g, or g + lambda w
 // (PyTorch's L2 weight_decay) computed into a stack temporary.
