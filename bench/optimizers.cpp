@@ -229,7 +229,8 @@ void many_small(benchmark::State& state, bool use_step) {
   };
   // The raw loop: PyTorch's Adam at t = 2 with its constants hoisted, over
   // the same arrays, vectorised by Eigen (a scalar loop calling std::sqrt is
-  // not vectorised at -O2 under -fmath-errno and would flatter descend).
+  // not vectorised at -O2 under -fmath-errno and would flatter descend), with
+  // the same correctly rounded square root descend uses.
   const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
   const float step_size = 1e-3f / (1 - 0.81f), inv_sqrt_bc2 = 1 / std::sqrt(1 - 0.998001f);
   auto raw = [&] {
@@ -240,7 +241,7 @@ void many_small(benchmark::State& state, bool use_step) {
       auto vk = v[k].array();
       mk = b1 * mk + (1 - b1) * gk;
       vk = b2 * vk + (1 - b2) * gk.square();
-      w -= step_size * mk / (vk.sqrt() * inv_sqrt_bc2 + eps);
+      w -= step_size * mk / (descend::detail::sqrt(vk) * inv_sqrt_bc2 + eps);
     }
   };
   for (auto _ : state) {

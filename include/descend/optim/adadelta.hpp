@@ -18,6 +18,7 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
+#include "descend/optim/detail/sqrt.hpp"
 #include "descend/optim/optimizer.hpp"
 
 namespace descend {
@@ -69,9 +70,9 @@ class Adadelta : public Optimizer<Scalar> {
                 v = rho * v + (1 - rho) * g.square();  // v = ρ v + (1 - ρ) g²
                 Array d(g.size());
                 if constexpr (eps_inside)
-                  d = ((u + eps) / (v + eps)).sqrt() * g;  // d = √(u + ε) / √(v + ε) g
+                  d = detail::sqrt((u + eps) / (v + eps)) * g;  // d = √(u + ε) / √(v + ε) g
                 else
-                  d = (u.sqrt() + eps) / (v.sqrt() + eps) * g;  // d = (√u + ε) / (√v + ε) g
+                  d = (detail::sqrt(u) + eps) / (detail::sqrt(v) + eps) * g;  // d = (√u + ε) / (√v + ε) g
                 u = rho * u + (1 - rho) * d.square();           // u = ρ u + (1 - ρ) d²
                 w -= lr_s * d;                                  // w = w - lr d
               });

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
+#include "descend/optim/detail/sqrt.hpp"
 #include "descend/optim/optimizer.hpp"
 
 namespace descend {
@@ -70,9 +71,9 @@ class Adagrad : public Optimizer<Scalar> {
               detail::with_weight_decay(c, wd, [&](const auto& g) {
                 s += g.square();  // s = s + g²
                 if constexpr (eps_inside)
-                  w -= lr_s * g / (s + eps).sqrt();  // w = w - lr g / √(s + ε)
+                  w -= lr_s * g / detail::sqrt(s + eps);  // w = w - lr g / √(s + ε)
                 else
-                  w -= lr_s * g / (s.sqrt() + eps);  // w = w - lr g / (√s + ε)
+                  w -= lr_s * g / (detail::sqrt(s) + eps);  // w = w - lr g / (√s + ε)
               });
             });
           }

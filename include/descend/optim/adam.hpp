@@ -28,6 +28,7 @@
 #include <cmath>
 
 #include "descend/optim/conventions.hpp"
+#include "descend/optim/detail/sqrt.hpp"
 #include "descend/optim/optimizer.hpp"
 
 namespace descend {
@@ -102,9 +103,9 @@ class Adam : public Optimizer<Scalar> {
                   w -= step_size * m / denom;  // w = w - lr m^ / denom
               };
               if constexpr (eps_inside)
-                finish((r * inv_bc2 + eps).sqrt());  // denom = √(r^ + ε)
+                finish(detail::sqrt(r * inv_bc2 + eps));  // denom = √(r^ + ε)
               else
-                finish(r.sqrt() * inv_sqrt_bc2 + eps);  // denom = √r^ + ε
+                finish(detail::sqrt(r) * inv_sqrt_bc2 + eps);  // denom = √r^ + ε
             };
             detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
               if constexpr (decoupled_wd)

@@ -26,6 +26,7 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
+#include "descend/optim/detail/sqrt.hpp"
 #include "descend/optim/optimizer.hpp"
 
 namespace descend {
@@ -93,9 +94,9 @@ class Rmsprop : public Optimizer<Scalar> {
                   q -= a.square();                  // v~ = v - a²
                 }
                 if constexpr (eps_inside)
-                  q = (q + eps).sqrt();  // q = √(v~ + ε)
+                  q = detail::sqrt(q + eps);  // q = √(v~ + ε)
                 else
-                  q = q.sqrt() + eps;  // q = √v~ + ε
+                  q = detail::sqrt(q) + eps;  // q = √v~ + ε
                 if constexpr (momentum) {
                   auto b = c.state(momentum_buffer);
                   if (lr_inside) {
