@@ -12,8 +12,12 @@
 // loop, which costs more than the arithmetic on small parameters (64 floats).
 #if defined(__GNUC__)
 #define DESCEND_FLATTEN __attribute__((flatten))
+#define DESCEND_ALWAYS_INLINE inline __attribute__((always_inline))
+#define DESCEND_NOINLINE __attribute__((noinline))
 #else
 #define DESCEND_FLATTEN
+#define DESCEND_ALWAYS_INLINE inline
+#define DESCEND_NOINLINE
 #endif
 
 namespace descend {
@@ -167,7 +171,7 @@ void parallel_for(Index count, const F& f) {
 // fixed-size chunks of kSmallChunk (small parameters such as biases and
 // 64-element layers live entirely there), then a dynamic tail.
 template <class Scalar, class Kernel>
-void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state, Index state_size,
+DESCEND_ALWAYS_INLINE void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state, Index state_size,
                        Index base, bool may_thread, Kernel& kernel) {
   using Full = Chunk<Scalar, kChunk>;
   const Index full = n / kChunk;
@@ -205,21 +209,11 @@ void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state, Index
   }
 }
 
-// Runs kernel(chunk) over the parameter in memory order. State buffers are
-// laid out in the same order: element k of a buffer belongs to the k-th
-// coefficient visited. Contiguous runs are used in place; strided ones are
-// gathered into a stack buffer and the parameter is scattered back.
+// for_each_chunk (below) when p or g is not in one piece.
 template <class Scalar, class Kernel>
-void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* state,
-                    Kernel&& kernel) {
+DESCEND_NOINLINE void for_each_chunk_in_pieces(const View<Scalar>& p, const View<const Scalar>& g,
+                                               Scalar* state, Kernel& kernel) {
   const Index n = p.size();
-  // The common case first, with nothing to work out: both in one piece.
-  if ((contiguous_col_major(p) && contiguous_col_major(g)) ||
-      (contiguous_row_major(p) && contiguous_row_major(g))) {
-    contiguous_chunks(p.data, g.data, n, state, n, 0, true, kernel);
-    return;
-  }
-
   const bool inner_is_rows = p.cols == 1 || (p.rows != 1 && p.row_stride <= p.col_stride);
   Index inner_size = inner_is_rows ? p.rows : p.cols;
   Index outer_size = inner_is_rows ? p.cols : p.rows;
@@ -264,6 +258,23 @@ void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g, Scalar* 
         for (Index k = 0; k < len; ++k) p_ptr[k * p_inner] = p_buf[k];
       }
     }
+  }
+}
+
+// Runs kernel(chunk) over the parameter in memory order. State buffers are
+// laid out in the same order: element k of a buffer belongs to the k-th
+// coefficient visited. Contiguous runs are used in place; strided ones are
+// gathered into a stack buffer and the parameter is scattered back.
+// The common case, both in one piece, is inlined into the caller's loop over
+// parameters: many small parameters pay no call for it.
+template <class Scalar, class Kernel>
+DESCEND_ALWAYS_INLINE void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g,
+                                          Scalar* state, Kernel&& kernel) {
+  if ((contiguous_col_major(p) && contiguous_col_major(g)) ||
+      (contiguous_row_major(p) && contiguous_row_major(g))) {
+    contiguous_chunks(p.data, g.data, p.size(), state, p.size(), 0, true, kernel);
+  } else {
+    for_each_chunk_in_pieces(p, g, state, kernel);
   }
 }
 
