@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <limits>
 
 #include "descend/nn/activations.hpp"
 #include "finite_difference.hpp"
@@ -18,6 +19,27 @@ TEMPLATE_TEST_CASE("ReLU gradients match finite differences", "[nn][relu]", floa
   CHECK(testing::max_fd_error(x, dx, [&] { return relu.forward(x).cwiseProduct(r).sum(); }) <
         testing::fd_tolerance<TestType>());
   CHECK(relu.forward(x).minCoeff() == 0);
+}
+
+TEMPLATE_TEST_CASE("ReLU passes the gradient exactly where the input is positive", "[nn][relu]",
+                   float, double) {
+  // 37 x 3: not a whole number of packets, so the vectorised mask and its
+  // scalar tail both run. Zeros of both signs and negatives get 0.
+  using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  Matrix x = testing::random_matrix<TestType>(37, 3, 31);
+  x(0, 0) = 0;
+  x(1, 0) = -TestType(0);
+  x(36, 2) = std::numeric_limits<TestType>::denorm_min();
+  const Matrix dy = testing::random_matrix<TestType>(37, 3, 32);
+  Relu<TestType> relu;
+  relu.forward(x);
+  const Matrix& dx = relu.backward(dy);
+  for (Eigen::Index j = 0; j < x.cols(); ++j) {
+    for (Eigen::Index i = 0; i < x.rows(); ++i) {
+      INFO("x(" << i << ", " << j << ") = " << x(i, j));
+      CHECK(dx(i, j) == (x(i, j) > 0 ? dy(i, j) : TestType(0)));
+    }
+  }
 }
 
 TEMPLATE_TEST_CASE("Softmax gradients match finite differences", "[nn][softmax]", float, double) {

@@ -25,11 +25,17 @@ TEMPLATE_TEST_CASE("Dense computes X W + b", "[nn][dense]", float, double) {
 
 TEMPLATE_TEST_CASE("Dense gradients match finite differences", "[nn][dense]", float, double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  // Both ways Dense multiplies: coefficient-wise for an inner dimension of at
+  // most 8 (4 inputs forward, 3 outputs backward), by matrix-vector products
+  // above it (12 and 10).
+  const auto [inputs, outputs] = GENERATE(std::make_pair(4, 3), std::make_pair(12, 10));
+  INFO(inputs << " inputs, " << outputs << " outputs");
   Random random(7);
-  Dense<TestType> dense(4, 3, random, Init::standard_normal);
-  Matrix x = Matrix::NullaryExpr(5, 4, [&] { return static_cast<TestType>(random.normal()); });
+  Dense<TestType> dense(inputs, outputs, random, Init::standard_normal);
+  Matrix x =
+      Matrix::NullaryExpr(5, inputs, [&] { return static_cast<TestType>(random.normal()); });
   const Matrix r =
-      Matrix::NullaryExpr(5, 3, [&] { return static_cast<TestType>(random.normal()); });
+      Matrix::NullaryExpr(5, outputs, [&] { return static_cast<TestType>(random.normal()); });
   // L = sum(r .* forward(x)), so dL/doutput = r.
   auto loss = [&] { return dense.forward(x).cwiseProduct(r).sum(); };
   dense.forward(x);

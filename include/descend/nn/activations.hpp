@@ -8,6 +8,21 @@
 
 namespace descend {
 namespace nn {
+namespace detail {
+
+// dy where y > 0, else 0, as a vectorised mask: Eigen 3.4 evaluates
+// select() one coefficient at a time, with a branch that random signs
+// mispredict (it was a fifth of a spiral epoch).
+template <class Scalar>
+struct ReluGradOp {
+  Scalar operator()(const Scalar& y, const Scalar& dy) const { return y > Scalar(0) ? dy : Scalar(0); }
+  template <class Packet>
+  Packet packetOp(const Packet& y, const Packet& dy) const {
+    return Eigen::internal::pand(Eigen::internal::pcmp_lt(Eigen::internal::pzero(y), y), dy);
+  }
+};
+
+}  // namespace detail
 
 template <class Scalar>
 class Relu {
@@ -20,7 +35,7 @@ class Relu {
   }
   // x > 0 exactly where y = max(0, x) > 0, so the output serves as the mask.
   const Matrix& backward(const Matrix& doutput) {
-    dinputs_ = (output_.array() > 0).select(doutput, Scalar(0));
+    dinputs_ = output_.binaryExpr(doutput, detail::ReluGradOp<Scalar>());
     return dinputs_;
   }
   const Matrix& output() const { return output_; }
@@ -37,7 +52,11 @@ class Softmax {
 
   const Matrix& forward(const Matrix& inputs) {
     row_ = inputs.rowwise().maxCoeff();  // evaluated once, not per coefficient
-    output_ = (inputs.colwise() - row_).array().exp();
+    output_.resize(inputs.rows(), inputs.cols());
+    // Column by column: Eigen vectorises exp over a column, not over a
+    // column-wise broadcast (which calls the scalar std::exp).
+    for (Eigen::Index j = 0; j < inputs.cols(); ++j)
+      output_.col(j) = (inputs.col(j) - row_).array().exp().matrix();
     row_ = output_.rowwise().sum();
     output_.array().colwise() /= row_.array();
     return output_;
@@ -57,3 +76,12 @@ class Softmax {
 
 }  // namespace nn
 }  // namespace descend
+
+namespace Eigen {
+namespace internal {
+template <class Scalar>
+struct functor_traits<descend::nn::detail::ReluGradOp<Scalar>> {
+  enum { Cost = NumTraits<Scalar>::AddCost, PacketAccess = packet_traits<Scalar>::HasCmp };
+};
+}  // namespace internal
+}  // namespace Eigen
