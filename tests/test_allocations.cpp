@@ -152,4 +152,29 @@ TEMPLATE_TEST_CASE("step() and zero_grad() allocate nothing once state exists", 
   });
 }
 
+TEMPLATE_TEST_CASE("a training epoch of the layer set allocates nothing after the first",
+                   "[allocations][nn]", float, double) {
+  // The spiral example's network, with both of Dense's product paths: 2
+  // inputs and 3 classes (coefficient-wise), 12 hidden units (matrix-vector).
+  using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  const auto data = descend::data::spiral<TestType>(20, 3, 5);
+  descend::data::Random random(6);
+  descend::nn::Dense<TestType> dense1(2, 12, random), dense2(12, 3, random);
+  descend::nn::Relu<TestType> relu;
+  descend::nn::SoftmaxCrossEntropy<TestType> head;
+  descend::Adam<TestType> adam;
+  const Matrix& x = data.inputs;
+  auto epoch = [&] {
+    head.forward(dense2.forward(relu.forward(dense1.forward(x))), data.labels);
+    dense2.backward(head.backward(data.labels));
+    dense1.backward(relu.backward(dense2.dinputs()));
+    adam.update(dense1.weights(), dense1.dweights());
+    adam.update(dense1.biases(), dense1.dbiases());
+    adam.update(dense2.weights(), dense2.dweights());
+    adam.update(dense2.biases(), dense2.dbiases());
+    return descend::nn::accuracy(head.output(), data.labels);
+  };
+  CHECK(allocations_after_first(epoch) == 0);
+}
+
 #endif  // __SANITIZE_ADDRESS__
