@@ -29,7 +29,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Best time per call of f and of h, in seconds, over 9 alternating batches of
+// Best time per call of f and of h, in seconds, over 15 alternating batches of
 // at least ~20 ms each, so that both see the same machine (it is shared).
 std::pair<double, double> best_seconds(const std::function<void()>& f,
                                        const std::function<void()>& h) {
@@ -50,7 +50,7 @@ std::pair<double, double> best_seconds(const std::function<void()>& f,
     return std::chrono::duration<double>(Clock::now() - t0).count() / reps;
   };
   double best_f = 1e300, best_h = 1e300;
-  for (int trial = 0; trial < 9; ++trial) {
+  for (int trial = 0; trial < 15; ++trial) {
     best_f = std::min(best_f, time(f, f_reps));
     best_h = std::min(best_h, time(h, h_reps));
   }
