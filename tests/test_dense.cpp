@@ -32,8 +32,7 @@ TEMPLATE_TEST_CASE("Dense gradients match finite differences", "[nn][dense]", fl
   INFO(inputs << " inputs, " << outputs << " outputs");
   Random random(7);
   Dense<TestType> dense(inputs, outputs, random, Init::standard_normal);
-  Matrix x =
-      Matrix::NullaryExpr(5, inputs, [&] { return static_cast<TestType>(random.normal()); });
+  Matrix x = Matrix::NullaryExpr(5, inputs, [&] { return static_cast<TestType>(random.normal()); });
   const Matrix r =
       Matrix::NullaryExpr(5, outputs, [&] { return static_cast<TestType>(random.normal()); });
   // L = sum(r .* forward(x)), so dL/doutput = r.

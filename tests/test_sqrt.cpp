@@ -3,7 +3,6 @@
 // EIGEN_FAST_MATH, which is off by up to two bits, flushes denormals to zero
 // and maps +inf to NaN.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -26,10 +25,18 @@ bool same_bits(Scalar a, Scalar b) {
 template <class Scalar>
 std::vector<Scalar> probe_values() {
   using L = std::numeric_limits<Scalar>;
-  std::vector<Scalar> v = {Scalar(0),         Scalar(-0.0),   L::denorm_min(),
-                           L::min() / 2,      L::min(),       std::nextafter(L::min(), Scalar(0)),
-                           std::nextafter(L::min(), Scalar(1)), L::max(), L::infinity(),
-                           Scalar(1),         Scalar(2),      Scalar(0.25)};
+  std::vector<Scalar> v = {Scalar(0),
+                           Scalar(-0.0),
+                           L::denorm_min(),
+                           L::min() / 2,
+                           L::min(),
+                           std::nextafter(L::min(), Scalar(0)),
+                           std::nextafter(L::min(), Scalar(1)),
+                           L::max(),
+                           L::infinity(),
+                           Scalar(1),
+                           Scalar(2),
+                           Scalar(0.25)};
   std::mt19937 rng(7);
   std::uniform_real_distribution<Scalar> significand(1, 2);
   for (int e = L::min_exponent - L::digits; e < L::max_exponent; ++e)
@@ -40,8 +47,8 @@ std::vector<Scalar> probe_values() {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("detail::sqrt is the correctly rounded square root, vectorised", "[sqrt]",
-                   float, double) {
+TEMPLATE_TEST_CASE("detail::sqrt is the correctly rounded square root, vectorised", "[sqrt]", float,
+                   double) {
   const std::vector<TestType> values = probe_values<TestType>();
   // Fixed 64-element blocks are evaluated in packets, as the kernels' chunks are.
   using Block = Eigen::Array<TestType, 64, 1>;
@@ -55,8 +62,8 @@ TEMPLATE_TEST_CASE("detail::sqrt is the correctly rounded square root, vectorise
   }
   // Dynamic size, with a tail that is not a whole packet.
   const auto n = static_cast<Eigen::Index>(values.size()) - 3;
-  const Eigen::Array<TestType, Eigen::Dynamic, 1> r =
-      descend::detail::sqrt(Eigen::Map<const Eigen::Array<TestType, Eigen::Dynamic, 1>>(values.data(), n));
+  const Eigen::Array<TestType, Eigen::Dynamic, 1> r = descend::detail::sqrt(
+      Eigen::Map<const Eigen::Array<TestType, Eigen::Dynamic, 1>>(values.data(), n));
   int mismatches = 0;
   for (Eigen::Index k = 0; k < n; ++k) mismatches += !same_bits(r(k), std::sqrt(values[k]));
   CHECK(mismatches == 0);

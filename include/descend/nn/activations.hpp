@@ -15,7 +15,9 @@ namespace detail {
 // mispredict (it was a fifth of a spiral epoch).
 template <class Scalar>
 struct ReluGradOp {
-  Scalar operator()(const Scalar& y, const Scalar& dy) const { return y > Scalar(0) ? dy : Scalar(0); }
+  Scalar operator()(const Scalar& y, const Scalar& dy) const {
+    return y > Scalar(0) ? dy : Scalar(0);
+  }
   template <class Packet>
   Packet packetOp(const Packet& y, const Packet& dy) const {
     return Eigen::internal::pand(Eigen::internal::pcmp_lt(Eigen::internal::pzero(y), y), dy);

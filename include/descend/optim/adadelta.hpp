@@ -71,10 +71,10 @@ class Adadelta : public Optimizer<Scalar> {
                 Array d(g.size());
                 if constexpr (eps_inside)
                   d = detail::sqrt((u + eps) / (v + eps)) * g;  // d = √(u + ε) / √(v + ε) g
-                else
-                  d = (detail::sqrt(u) + eps) / (detail::sqrt(v) + eps) * g;  // d = (√u + ε) / (√v + ε) g
-                u = rho * u + (1 - rho) * d.square();           // u = ρ u + (1 - ρ) d²
-                w -= lr_s * d;                                  // w = w - lr d
+                else                                            // d = (√u + ε) / (√v + ε) g
+                  d = (detail::sqrt(u) + eps) / (detail::sqrt(v) + eps) * g;
+                u = rho * u + (1 - rho) * d.square();  // u = ρ u + (1 - ρ) d²
+                w -= lr_s * d;                         // w = w - lr d
               });
             });
           }

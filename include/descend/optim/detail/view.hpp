@@ -171,8 +171,9 @@ void parallel_for(Index count, const F& f) {
 // fixed-size chunks of kSmallChunk (small parameters such as biases and
 // 64-element layers live entirely there), then a dynamic tail.
 template <class Scalar, class Kernel>
-DESCEND_ALWAYS_INLINE void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state, Index state_size,
-                       Index base, bool may_thread, Kernel& kernel) {
+DESCEND_ALWAYS_INLINE void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state,
+                                             Index state_size, Index base, bool may_thread,
+                                             Kernel& kernel) {
   using Full = Chunk<Scalar, kChunk>;
   const Index full = n / kChunk;
   auto full_chunk = [&](Index k) {
