@@ -154,8 +154,7 @@ TEMPLATE_TEST_CASE("step() and zero_grad() allocate nothing once state exists", 
 
 TEMPLATE_TEST_CASE("a training epoch of the layer set allocates nothing after the first",
                    "[allocations][nn]", float, double) {
-  // The spiral example's network, with both of Dense's product paths: 2
-  // inputs and 3 classes (coefficient-wise), 12 hidden units (matrix-vector).
+  // The spiral example's network, with 12 hidden units.
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
   const auto data = descend::data::spiral<TestType>(20, 3, 5);
   descend::data::Random random(6);

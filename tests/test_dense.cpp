@@ -25,9 +25,7 @@ TEMPLATE_TEST_CASE("Dense computes X W + b", "[nn][dense]", float, double) {
 
 TEMPLATE_TEST_CASE("Dense gradients match finite differences", "[nn][dense]", float, double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
-  // Both ways Dense multiplies: coefficient-wise for an inner dimension of at
-  // most 8 (4 inputs forward, 3 outputs backward), by matrix-vector products
-  // above it (12 and 10).
+  // A narrow and a wider layer.
   const auto [inputs, outputs] = GENERATE(std::make_pair(4, 3), std::make_pair(12, 10));
   INFO(inputs << " inputs, " << outputs << " outputs");
   Random random(7);
