@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "descend/descend.hpp"
+#include "descend/nn.hpp"
 
 namespace {
 

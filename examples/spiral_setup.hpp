@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "descend/descend.hpp"
+#include "descend/nn.hpp"
 
 namespace example {
 

@@ -6,11 +6,12 @@
 #endif
 
 #include <atomic>
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 #include <cstdlib>
 #include <new>
 #include <vector>
 
+#include "descend/nn.hpp"
 #include "helpers.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)

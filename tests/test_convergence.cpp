@@ -2,7 +2,7 @@
 // quadratic and of the Rosenbrock function from a standard start. Adaptive
 // methods take steps of size ~lr even near the minimum, so most settings decay
 // the learning rate to settle.
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include "helpers.hpp"
 

@@ -1,7 +1,7 @@
 // Every kind of writable Eigen object, in float and double, must follow the
 // same reference trajectory as a plain matrix: the update is in place, through
 // the object's own strides, and touches nothing outside it.
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 #include <vector>
 
 #include "reference_run.hpp"

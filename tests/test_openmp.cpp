@@ -3,7 +3,7 @@
 // number of threads, bit for bit.
 #include <omp.h>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include "helpers.hpp"
 

@@ -1,6 +1,6 @@
 // What every optimizer shares: identity-keyed state, registration, the
 // learning rate, and bad input that leaves everything unchanged.
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 #include <cmath>
 #include <utility>
 #include <vector>

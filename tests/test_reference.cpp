@@ -1,7 +1,7 @@
 // 50-step trajectories of every optimizer, option and convention against
 // tests/reference/trajectories.inc, produced by tests/reference/generate.py
 // from PyTorch's published equations (see that script for the provenance).
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include "reference_run.hpp"
 

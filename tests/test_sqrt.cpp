@@ -2,7 +2,7 @@
 // float packets is an rsqrt estimate plus a Newton step under its default
 // EIGEN_FAST_MATH, which is off by up to two bits, flushes denormals to zero
 // and maps +inf to NaN.
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 #include <cmath>
 #include <cstring>
 #include <limits>

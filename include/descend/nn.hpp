@@ -8,3 +8,4 @@
 #include "descend/nn/activations.hpp"
 #include "descend/nn/dense.hpp"
 #include "descend/nn/losses.hpp"
+#include "descend/version.hpp"

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "descend/version.hpp"
+
 namespace descend {
 
 // A gradient whose shape differs from its parameter's, or a parameter whose
