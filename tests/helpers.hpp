@@ -122,19 +122,21 @@ std::unique_ptr<descend::Optimizer<Scalar>> make_optimizer(const std::string& na
     s.eps_placement = eps_at(o, s.eps_placement);
     return std::make_unique<descend::Adadelta<Scalar>>(s);
   }
-  if (name == "adam" || name == "adamw") {
-    descend::AdamOptions s =
-        name == "adamw" ? descend::AdamW<Scalar>::defaults() : descend::AdamOptions{};
+  auto adam_like = [&](auto s) {
     s.lr = number(o, "lr", s.lr);
     s.beta1 = number(o, "beta1", s.beta1);
     s.beta2 = number(o, "beta2", s.beta2);
     s.eps = number(o, "eps", s.eps);
     s.weight_decay = number(o, "weight_decay", s.weight_decay);
     s.amsgrad = flag(o, "amsgrad");
-    s.decoupled_weight_decay = s.decoupled_weight_decay || flag(o, "decoupled");
     s.decay = number(o, "decay", s.decay);
     s.eps_placement = eps_at(o, s.eps_placement);
-    if (name == "adamw") return std::make_unique<descend::AdamW<Scalar>>(s);
+    return s;
+  };
+  if (name == "adamw") return std::make_unique<descend::AdamW<Scalar>>(adam_like(descend::AdamWOptions{}));
+  if (name == "adam") {
+    descend::AdamOptions s = adam_like(descend::AdamOptions{});
+    s.decoupled_weight_decay = flag(o, "decoupled");
     return std::make_unique<descend::Adam<Scalar>>(s);
   }
   throw std::invalid_argument("unknown optimizer " + name);

@@ -1,5 +1,7 @@
 #include "catch.hpp"
 
+#include <type_traits>
+
 #include "descend/optim/adam.hpp"
 
 using descend::Adam;
@@ -87,17 +89,22 @@ TEST_CASE("AdamW decays weights directly, Adam through the gradient", "[adam]") 
 }
 
 TEST_CASE("AdamW has PyTorch's AdamW defaults and is always decoupled", "[adam]") {
-  const AdamOptions d = AdamW<double>::defaults();
+  const descend::AdamWOptions d;
   CHECK(d.lr == 1e-3);
   CHECK(d.beta1 == 0.9);
   CHECK(d.beta2 == 0.999);
   CHECK(d.eps == 1e-8);
   CHECK(d.weight_decay == 1e-2);
+  CHECK_FALSE(d.amsgrad);
   CHECK(AdamW<double>().options().decoupled_weight_decay);
-  AdamOptions coupled = adam(1e-3);
-  coupled.weight_decay = 0.1;
-  CHECK(AdamW<float>(coupled).options().decoupled_weight_decay);
-  CHECK_FALSE(Adam<float>(coupled).options().decoupled_weight_decay);
+  CHECK(AdamW<double>().options().weight_decay == 1e-2);
+  descend::AdamWOptions w;
+  w.lr = 0.1;  // setting the rate keeps AdamW's weight decay, as AdamW(params, lr=0.1) does
+  CHECK(AdamW<float>(w).options().weight_decay == 1e-2);
+  CHECK(AdamW<float>(w).options().lr == 0.1);
+  // An AdamOptions is no AdamWOptions: AdamW cannot be built from Adam's defaults.
+  STATIC_REQUIRE_FALSE(std::is_constructible<AdamW<float>, AdamOptions>::value);
+  CHECK_FALSE(Adam<float>(adam(1e-3)).options().decoupled_weight_decay);
 }
 
 TEST_CASE("Adam rejects invalid options, naming them", "[adam][errors]") {
@@ -111,9 +118,9 @@ TEST_CASE("Adam rejects invalid options, naming them", "[adam][errors]") {
   o = {};
   o.eps = 0;
   CHECK_THROWS_WITH(Adam<double>(o), Contains("eps = 0"));
-  o = {};
-  o.lr = -1e-3;
-  CHECK_THROWS_WITH(AdamW<double>(o), Contains("lr = -0.001"));
+  descend::AdamWOptions w;
+  w.lr = -1e-3;
+  CHECK_THROWS_WITH(AdamW<double>(w), Contains("descend::AdamW: lr = -0.001"));
   o = {};
   o.weight_decay = -0.01;
   CHECK_THROWS_WITH(Adam<float>(o), Contains("weight_decay = -0.01"));

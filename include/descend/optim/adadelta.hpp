@@ -18,7 +18,6 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
-#include "descend/optim/detail/sqrt.hpp"
 #include "descend/optim/optimizer.hpp"
 
 namespace descend {
@@ -51,39 +50,42 @@ class Adadelta : public Optimizer<Scalar> {
   using typename Optimizer<Scalar>::Work;
 
   double apply(const Work* work, std::size_t count) override {
-    const Scalar wd = static_cast<Scalar>(options_.weight_decay);
-    const Scalar rho = static_cast<Scalar>(options_.rho);
-    const Scalar eps = static_cast<Scalar>(options_.eps);
-
-    return detail::with_flags(
-        [&](auto eps_inside) {
-          for (std::size_t i = 0; i < count; ++i) {
-            const Work& item = work[i];
-            const Scalar lr_s = static_cast<Scalar>(item.lr);
-
-            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
-              using Array = typename std::decay_t<decltype(c)>::Array;
-              auto w = c.param;
-              auto v = c.state(0);
-              auto u = c.state(1);
-              detail::with_weight_decay(c, wd, [&](const auto& g) {
-                v = rho * v + (1 - rho) * g.square();  // v = ρ v + (1 - ρ) g²
-                Array d(g.size());
-                if constexpr (eps_inside)
-                  d = detail::sqrt((u + eps) / (v + eps)) * g;  // d = √(u + ε) / √(v + ε) g
-                else                                            // d = (√u + ε) / (√v + ε) g
-                  d = (detail::sqrt(u) + eps) / (detail::sqrt(v) + eps) * g;
-                u = rho * u + (1 - rho) * d.square();  // u = ρ u + (1 - ρ) d²
-                w -= lr_s * d;                         // w = w - lr d
-              });
-            });
-          }
-          return work[count - 1].lr;
-        },
-        options_.eps_placement == EpsPlacement::inside_sqrt);
+    Kernel k;
+    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    k.rho = static_cast<Scalar>(options_.rho);
+    k.one_minus_rho = static_cast<Scalar>(1.0 - options_.rho);
+    k.eps = static_cast<Scalar>(options_.eps);
+    k.eps_inside = options_.eps_placement == EpsPlacement::inside_sqrt;
+    for (std::size_t i = 0; i < count; ++i) {
+      const Work& item = work[i];
+      k.lr = static_cast<Scalar>(item.lr);
+      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+    }
+    return work[count - 1].lr;
   }
 
  private:
+  struct Kernel {
+    Scalar weight_decay, rho, one_minus_rho, eps, lr;
+    bool eps_inside;
+
+    template <class V>
+    DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s,
+                                     Eigen::Index n) const {
+      V w = V::load(pw);
+      V g = V::load(pg);
+      if (weight_decay != 0) g = g + weight_decay * w;              // g = g + λ w
+      const V v = rho * V::load(s) + one_minus_rho * (g * g);  // v = ρ v + (1 - ρ) g²
+      v.store(s);
+      const V u = V::load(s + n);
+      const V d = eps_inside ? sqrt((u + eps) / (v + eps)) * g  // d = √(u + ε) / √(v + ε) g
+                             : (sqrt(u) + eps) / (sqrt(v) + eps) * g;  // d = (√u + ε) / (√v + ε) g
+      (rho * u + one_minus_rho * (d * d)).store(s + n);  // u = ρ u + (1 - ρ) d²
+      w = w - lr * d;                                     // w = w - lr d
+      w.store(pw);
+    }
+  };
+
   AdadeltaOptions options_;
 };
 

@@ -15,7 +15,6 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
-#include "descend/optim/detail/sqrt.hpp"
 #include "descend/optim/optimizer.hpp"
 
 namespace descend {
@@ -54,35 +53,41 @@ class Adagrad : public Optimizer<Scalar> {
   using typename Optimizer<Scalar>::Work;
 
   double apply(const Work* work, std::size_t count) override {
-    const Scalar wd = static_cast<Scalar>(options_.weight_decay);
-    const Scalar eps = static_cast<Scalar>(options_.eps);
+    Kernel k;
+    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    k.eps = static_cast<Scalar>(options_.eps);
+    k.eps_inside = options_.eps_placement == EpsPlacement::inside_sqrt;
     double clr = 0;
-
-    detail::with_flags(
-        [&](auto eps_inside) {
-          for (std::size_t i = 0; i < count; ++i) {
-            const Work& item = work[i];
-            clr = item.lr / (1.0 + static_cast<double>(item.step - 1) * options_.lr_decay);
-            const Scalar lr_s = static_cast<Scalar>(clr);
-
-            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
-              auto w = c.param;
-              auto s = c.state(0);
-              detail::with_weight_decay(c, wd, [&](const auto& g) {
-                s += g.square();  // s = s + g²
-                if constexpr (eps_inside)
-                  w -= lr_s * g / detail::sqrt(s + eps);  // w = w - lr g / √(s + ε)
-                else
-                  w -= lr_s * g / (detail::sqrt(s) + eps);  // w = w - lr g / (√s + ε)
-              });
-            });
-          }
-        },
-        options_.eps_placement == EpsPlacement::inside_sqrt);
+    for (std::size_t i = 0; i < count; ++i) {
+      const Work& item = work[i];
+      clr = item.lr / (1.0 + static_cast<double>(item.step - 1) * options_.lr_decay);
+      k.lr = static_cast<Scalar>(clr);
+      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+    }
     return clr;
   }
 
  private:
+  struct Kernel {
+    Scalar weight_decay, eps, lr;
+    bool eps_inside;
+
+    template <class V>
+    DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s,
+                                     Eigen::Index /*n*/) const {
+      V w = V::load(pw);
+      V g = V::load(pg);
+      if (weight_decay != 0) g = g + weight_decay * w;  // g = g + λ w
+      const V sum = V::load(s) + g * g;                 // s = s + g²
+      sum.store(s);
+      if (eps_inside)
+        w = w - lr * g / sqrt(sum + eps);  // w = w - lr g / √(s + ε)
+      else
+        w = w - lr * g / (sqrt(sum) + eps);  // w = w - lr g / (√s + ε)
+      w.store(pw);
+    }
+  };
+
   AdagradOptions options_;
 };
 

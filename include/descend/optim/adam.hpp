@@ -19,8 +19,8 @@
 // PyTorch's implementation does (the torch 1.13 docs wrote the maximum of the
 // corrected v^ instead; the two differ, and the code is what users ran).
 // Defaults (PyTorch): lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-8,
-// weight_decay 0, amsgrad false. AdamW is Adam with decoupled weight decay and
-// weight_decay 1e-2 by default.
+// weight_decay 0, amsgrad false. AdamW (AdamWOptions) is Adam with decoupled
+// weight decay and weight_decay 1e-2 by default, as torch.optim.AdamW.
 // State per parameter: "exp_avg" (m), "exp_avg_sq" (v), and "max_exp_avg_sq"
 // (v_max) if amsgrad.
 #pragma once
@@ -28,7 +28,6 @@
 #include <cmath>
 
 #include "descend/optim/conventions.hpp"
-#include "descend/optim/detail/sqrt.hpp"
 #include "descend/optim/optimizer.hpp"
 
 namespace descend {
@@ -70,56 +69,58 @@ class Adam : public Optimizer<Scalar> {
   using typename Optimizer<Scalar>::Work;
 
   double apply(const Work* work, std::size_t count) override {
-    const Scalar b1 = static_cast<Scalar>(options_.beta1);
-    const Scalar b2 = static_cast<Scalar>(options_.beta2);
-    const Scalar eps = static_cast<Scalar>(options_.eps);
-    const Scalar wd = static_cast<Scalar>(options_.weight_decay);
-    const bool inside = options_.eps_placement == EpsPlacement::inside_sqrt;
-    const bool decoupled = options_.decoupled_weight_decay && options_.weight_decay != 0;
-
-    return detail::with_flags(
-        [&](auto amsgrad, auto eps_inside, auto decoupled_wd) {
-          for (std::size_t i = 0; i < count; ++i) {
-            const Work& item = work[i];
-            set_bias_corrections(item.step);
-            const Scalar step_size = static_cast<Scalar>(item.lr * inv_bc1_);  // lr / (1 - β1^t)
-            const Scalar inv_bc2 = static_cast<Scalar>(inv_bc2_);
-            const Scalar inv_sqrt_bc2 = static_cast<Scalar>(inv_sqrt_bc2_);
-            // AdamW's w = w - lr λ w, folded into the last statement.
-            const Scalar shrink = static_cast<Scalar>(1.0 - item.lr * options_.weight_decay);
-
-            auto adam_chunk = [&](auto& c, const auto& g) {
-              auto w = c.param;
-              auto m = c.state(0);
-              auto v = c.state(1);
-              m = b1 * m + (1 - b1) * g;           // m = β1 m + (1 - β1) g
-              v = b2 * v + (1 - b2) * g.square();  // v = β2 v + (1 - β2) g²
-              auto r = c.state(amsgrad ? 2 : 1);   // what the step divides by
-              if constexpr (amsgrad) r = r.max(v);  // v_max = max(v_max, v)
-              auto finish = [&](const auto& denom) {
-                if constexpr (decoupled_wd)
-                  w = shrink * w - step_size * m / denom;  // w = (1 - lr λ) w - lr m^ / denom
-                else
-                  w -= step_size * m / denom;  // w = w - lr m^ / denom
-              };
-              if constexpr (eps_inside)
-                finish(detail::sqrt(r * inv_bc2 + eps));  // denom = √(r^ + ε)
-              else
-                finish(detail::sqrt(r) * inv_sqrt_bc2 + eps);  // denom = √r^ + ε
-            };
-            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
-              if constexpr (decoupled_wd)
-                adam_chunk(c, c.grad);
-              else
-                detail::with_weight_decay(c, wd, [&](const auto& g) { adam_chunk(c, g); });
-            });
-          }
-          return work[count - 1].lr;
-        },
-        options_.amsgrad, inside, decoupled);
+    Kernel k;
+    k.beta1 = static_cast<Scalar>(options_.beta1);
+    k.one_minus_beta1 = static_cast<Scalar>(1.0 - options_.beta1);
+    k.beta2 = static_cast<Scalar>(options_.beta2);
+    k.one_minus_beta2 = static_cast<Scalar>(1.0 - options_.beta2);
+    k.eps = static_cast<Scalar>(options_.eps);
+    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    k.amsgrad = options_.amsgrad;
+    k.eps_inside = options_.eps_placement == EpsPlacement::inside_sqrt;
+    k.decoupled = options_.decoupled_weight_decay && options_.weight_decay != 0;
+    k.coupled = !options_.decoupled_weight_decay && options_.weight_decay != 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const Work& item = work[i];
+      set_bias_corrections(item.step);
+      k.step_size = static_cast<Scalar>(item.lr * inv_bc1_);  // lr / (1 - β1^t)
+      k.inv_bc2 = static_cast<Scalar>(inv_bc2_);
+      k.inv_sqrt_bc2 = static_cast<Scalar>(inv_sqrt_bc2_);
+      k.shrink = static_cast<Scalar>(1.0 - item.lr * options_.weight_decay);
+      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+    }
+    return work[count - 1].lr;
   }
 
  private:
+  // Every constant formed in double and rounded to Scalar once, as PyTorch
+  // forms them (in Python floats) before it multiplies a float tensor.
+  struct Kernel {
+    Scalar beta1, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay;
+    Scalar step_size, inv_bc2, inv_sqrt_bc2, shrink;
+    bool amsgrad, eps_inside, decoupled, coupled;
+
+    template <class V>
+    DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s, Eigen::Index n) const {
+      V w = V::load(pw);
+      V g = V::load(pg);
+      if (coupled) g = g + weight_decay * w;                            // g = g + λ w
+      const V m = beta1 * V::load(s) + one_minus_beta1 * g;             // m = β1 m + (1 - β1) g
+      const V v = beta2 * V::load(s + n) + one_minus_beta2 * (g * g);  // v = β2 v + (1 - β2) g²
+      m.store(s);
+      v.store(s + n);
+      V r = v;  // what the step divides by
+      if (amsgrad) {
+        r = max(V::load(s + 2 * n), v);  // v_max = max(v_max, v)
+        r.store(s + 2 * n);
+      }
+      const V denom = eps_inside ? sqrt(r * inv_bc2 + eps)         // √(r^ + ε)
+                                 : sqrt(r) * inv_sqrt_bc2 + eps;  // √r^ + ε
+      if (decoupled) w = shrink * w;   // w = (1 - lr λ) w
+      w = w - step_size * m / denom;  // w = w - lr m^ / denom
+      w.store(pw);
+    }
+  };
   // Parameters at the same step share these.
   void set_bias_corrections(std::int64_t step) {
     if (step == cached_step_) return;
@@ -138,25 +139,39 @@ class Adam : public Optimizer<Scalar> {
   double inv_sqrt_bc2_ = 0;       // 1 / √(1 - β2^t)
 };
 
-// Adam with decoupled weight decay (Loshchilov & Hutter), with PyTorch's AdamW
-// defaults. Its options always have decoupled_weight_decay = true.
+// AdamW's options: Adam's, with PyTorch's AdamW defaults (weight_decay 1e-2),
+// and always decoupled. A type of its own, so that no AdamOptions whose
+// weight_decay was left at Adam's 0 can silently turn AdamW into Adam.
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 1e-2;
+  bool amsgrad = false;
+  double decay = 0;
+  EpsPlacement eps_placement = EpsPlacement::outside_sqrt;
+};
+
+// Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW.
 template <class Scalar>
 class AdamW : public Adam<Scalar> {
  public:
-  // PyTorch's AdamW defaults: Adam's, with weight_decay 1e-2, decoupled.
-  static AdamOptions defaults() {
-    AdamOptions options;
-    options.weight_decay = 1e-2;
-    options.decoupled_weight_decay = true;
-    return options;
-  }
-
-  explicit AdamW(const AdamOptions& options = defaults())
-      : Adam<Scalar>("descend::AdamW", decoupled(options)) {}
+  explicit AdamW(const AdamWOptions& options = {})
+      : Adam<Scalar>("descend::AdamW", as_adam(options)) {}
 
  private:
-  static AdamOptions decoupled(AdamOptions options) {
+  static AdamOptions as_adam(const AdamWOptions& w) {
+    AdamOptions options;
+    options.lr = w.lr;
+    options.beta1 = w.beta1;
+    options.beta2 = w.beta2;
+    options.eps = w.eps;
+    options.weight_decay = w.weight_decay;
+    options.amsgrad = w.amsgrad;
     options.decoupled_weight_decay = true;
+    options.decay = w.decay;
+    options.eps_placement = w.eps_placement;
     return options;
   }
 };

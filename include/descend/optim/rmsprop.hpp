@@ -26,7 +26,6 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
-#include "descend/optim/detail/sqrt.hpp"
 #include "descend/optim/optimizer.hpp"
 
 namespace descend {
@@ -68,57 +67,65 @@ class Rmsprop : public Optimizer<Scalar> {
   using typename Optimizer<Scalar>::Work;
 
   double apply(const Work* work, std::size_t count) override {
-    const Scalar wd = static_cast<Scalar>(options_.weight_decay);
-    const Scalar alpha = static_cast<Scalar>(options_.alpha);
-    const Scalar eps = static_cast<Scalar>(options_.eps);
-    const Scalar mu = static_cast<Scalar>(options_.momentum);
-    const bool lr_inside = options_.momentum_style == MomentumStyle::lr_inside;
-    const Eigen::Index momentum_buffer = options_.centered ? 2 : 1;
-
-    return detail::with_flags(
-        [&](auto centered, auto eps_inside, auto momentum) {
-          for (std::size_t i = 0; i < count; ++i) {
-            const Work& item = work[i];
-            const Scalar lr_s = static_cast<Scalar>(item.lr);
-
-            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
-              using Array = typename std::decay_t<decltype(c)>::Array;
-              auto w = c.param;
-              auto v = c.state(0);
-              detail::with_weight_decay(c, wd, [&](const auto& g) {
-                v = alpha * v + (1 - alpha) * g.square();  // v = α v + (1 - α) g²
-                Array q = v;
-                if constexpr (centered) {
-                  auto a = c.state(1);
-                  a = alpha * a + (1 - alpha) * g;  // a = α a + (1 - α) g
-                  q -= a.square();                  // v~ = v - a²
-                }
-                if constexpr (eps_inside)
-                  q = detail::sqrt(q + eps);  // q = √(v~ + ε)
-                else
-                  q = detail::sqrt(q) + eps;  // q = √v~ + ε
-                if constexpr (momentum) {
-                  auto b = c.state(momentum_buffer);
-                  if (lr_inside) {
-                    b = mu * b + lr_s * g / q;  // b = μ b + lr g / q
-                    w -= b;                     // w = w - b
-                  } else {
-                    b = mu * b + g / q;  // b = μ b + g / q
-                    w -= lr_s * b;       // w = w - lr b
-                  }
-                } else {
-                  w -= lr_s * g / q;  // w = w - lr g / q
-                }
-              });
-            });
-          }
-          return work[count - 1].lr;
-        },
-        options_.centered, options_.eps_placement == EpsPlacement::inside_sqrt,
-        options_.momentum > 0);
+    Kernel k;
+    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    k.alpha = static_cast<Scalar>(options_.alpha);
+    k.one_minus_alpha = static_cast<Scalar>(1.0 - options_.alpha);
+    k.eps = static_cast<Scalar>(options_.eps);
+    k.momentum = static_cast<Scalar>(options_.momentum);
+    k.centered = options_.centered;
+    k.eps_inside = options_.eps_placement == EpsPlacement::inside_sqrt;
+    k.has_momentum = options_.momentum > 0;
+    k.lr_inside = options_.momentum_style == MomentumStyle::lr_inside;
+    k.momentum_buffer = options_.centered ? 2 : 1;
+    for (std::size_t i = 0; i < count; ++i) {
+      const Work& item = work[i];
+      k.lr = static_cast<Scalar>(item.lr);
+      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+    }
+    return work[count - 1].lr;
   }
 
  private:
+  struct Kernel {
+    Scalar weight_decay, alpha, one_minus_alpha, eps, momentum, lr;
+    bool centered, eps_inside, has_momentum, lr_inside;
+    Eigen::Index momentum_buffer;  // which state buffer holds b
+
+    template <class V>
+    DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s,
+                                     Eigen::Index n) const {
+      V w = V::load(pw);
+      V g = V::load(pg);
+      if (weight_decay != 0) g = g + weight_decay * w;                  // g = g + λ w
+      const V v = alpha * V::load(s) + one_minus_alpha * (g * g);  // v = α v + (1 - α) g²
+      v.store(s);
+      V q = v;
+      if (centered) {
+        const V a = alpha * V::load(s + n) + one_minus_alpha * g;  // a = α a + (1 - α) g
+        a.store(s + n);
+        q = q - a * a;  // v~ = v - a²
+      }
+      q = eps_inside ? sqrt(q + eps)   // q = √(v~ + ε)
+                     : sqrt(q) + eps;  // q = √v~ + ε
+      if (has_momentum) {
+        Scalar* pb = s + momentum_buffer * n;
+        if (lr_inside) {
+          const V b = momentum * V::load(pb) + lr * g / q;  // b = μ b + lr g / q
+          b.store(pb);
+          w = w - b;  // w = w - b
+        } else {
+          const V b = momentum * V::load(pb) + g / q;  // b = μ b + g / q
+          b.store(pb);
+          w = w - lr * b;  // w = w - lr b
+        }
+      } else {
+        w = w - lr * g / q;  // w = w - lr g / q
+      }
+      w.store(pw);
+    }
+  };
+
   RmspropOptions options_;
 };
 

@@ -64,43 +64,50 @@ class Sgd : public Optimizer<Scalar> {
 
   double apply(const Work* work, std::size_t count) override {
     const bool inside = options_.momentum_style == MomentumStyle::lr_inside;
-    const Scalar wd = static_cast<Scalar>(options_.weight_decay);
-    const Scalar mu = static_cast<Scalar>(options_.momentum);
-
-    return detail::with_flags(
-        [&](auto momentum, auto nesterov) {
-          for (std::size_t i = 0; i < count; ++i) {
-            const Work& item = work[i];
-            const Scalar lr_s = static_cast<Scalar>(item.lr);
-            // Scale of the gradient entering the buffer, and of the step leaving it.
-            const Scalar in = inside ? lr_s : Scalar(1);
-            const Scalar out = inside ? Scalar(1) : lr_s;
-            // The buffer starts at zero, so at t = 1 this makes b = g, undampened.
-            const Scalar damped =
-                static_cast<Scalar>(item.step == 1 ? 1.0 : 1.0 - options_.dampening) * in;
-
-            detail::for_each_chunk(item.param, item.grad, item.state, [&](auto& c) {
-              auto w = c.param;
-              detail::with_weight_decay(c, wd, [&](const auto& g) {
-                if constexpr (!momentum) {
-                  w -= lr_s * g;  // w = w - lr g
-                } else {
-                  auto b = c.state(0);
-                  b = mu * b + damped * g;  // b = μ b + (1 - τ) g
-                  if constexpr (nesterov)
-                    w -= out * (in * g + mu * b);  // w = w - lr (g + μ b)
-                  else
-                    w -= out * b;  // w = w - lr b
-                }
-              });
-            });
-          }
-          return work[count - 1].lr;
-        },
-        options_.momentum != 0, options_.nesterov);
+    Kernel k;
+    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    k.momentum = static_cast<Scalar>(options_.momentum);
+    k.has_momentum = options_.momentum != 0;
+    k.nesterov = options_.nesterov;
+    for (std::size_t i = 0; i < count; ++i) {
+      const Work& item = work[i];
+      k.lr = static_cast<Scalar>(item.lr);
+      // Scale of the gradient entering the buffer, and of the step leaving it.
+      k.in = inside ? k.lr : Scalar(1);
+      k.out = inside ? Scalar(1) : k.lr;
+      // The buffer starts at zero, so at t = 1 this makes b = g, undampened.
+      const double damped = item.step == 1 ? 1.0 : 1.0 - options_.dampening;
+      k.damped = static_cast<Scalar>(inside ? damped * item.lr : damped);
+      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+    }
+    return work[count - 1].lr;
   }
 
  private:
+  struct Kernel {
+    Scalar weight_decay, momentum, lr, in, out, damped;
+    bool has_momentum, nesterov;
+
+    template <class V>
+    DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s,
+                                     Eigen::Index /*n*/) const {
+      V w = V::load(pw);
+      V g = V::load(pg);
+      if (weight_decay != 0) g = g + weight_decay * w;  // g = g + λ w
+      if (!has_momentum) {
+        w = w - lr * g;  // w = w - lr g
+      } else {
+        const V b = momentum * V::load(s) + damped * g;  // b = μ b + (1 - τ) g
+        b.store(s);
+        if (nesterov)
+          w = w - out * (in * g + momentum * b);  // w = w - lr (g + μ b)
+        else
+          w = w - out * b;  // w = w - lr b
+      }
+      w.store(pw);
+    }
+  };
+
   SgdOptions options_;
 };
 

@@ -1,4 +1,4 @@
-// Strided views onto parameter and gradient memory, and the one-pass chunked
+// Strided views onto parameter and gradient memory, and the one-pass
 // traversal every optimizer kernel runs on.
 #pragma once
 
@@ -7,15 +7,12 @@
 #include <type_traits>
 #include <utility>
 
-// Inline everything a function calls. Used on one call: a kernel on a chunk.
-// Without it GCC keeps each Eigen statement of a kernel as its own out-of-line
-// loop, which costs more than the arithmetic on small parameters (64 floats).
+#include "descend/optim/detail/simd.hpp"
+
 #if defined(__GNUC__)
-#define DESCEND_FLATTEN __attribute__((flatten))
 #define DESCEND_ALWAYS_INLINE inline __attribute__((always_inline))
 #define DESCEND_NOINLINE __attribute__((noinline))
 #else
-#define DESCEND_FLATTEN
 #define DESCEND_ALWAYS_INLINE inline
 #define DESCEND_NOINLINE
 #endif
@@ -73,79 +70,34 @@ auto view_of(Derived& x) {
       View<T>{x.data(), x.rows(), x.cols(), row_major ? outer : inner, row_major ? inner : outer});
 }
 
-// Elements per chunk of the traversal: every statement of an update runs over
-// one chunk while it sits in L1, so the update is one pass over memory. 256
-// measured best here (Zen 4, -O2 and -O3 -march=native: 64 was up to 20 %
-// slower for Adam at N = 1e7); -DDESCEND_CHUNK=N overrides it for tuning. The
-// result does not depend on it: every element sees the same operations.
-#ifndef DESCEND_CHUNK
-#define DESCEND_CHUNK 256
-#endif
-inline constexpr Index kChunk = DESCEND_CHUNK;
-inline constexpr Index kSmallChunk = 64;
+// Elements per gathered chunk of a strided parameter: the stack buffers the
+// traversal copies it through hold this many coefficients.
+inline constexpr Index kChunk = 256;
 
 // Parameters at least this large are split across OpenMP threads when descend
 // is built with DESCEND_OPENMP (CMake option), and only if contiguous.
 inline constexpr Index kParallelThreshold = Index(1) << 16;
 
-// What a kernel sees: Size (kChunk, kSmallChunk, or Dynamic for a shorter or gathered chunk)
-// contiguous coefficients of the parameter and of the gradient, and the
-// matching slice of each state buffer. Kernels are generic lambdas, compiled
-// once for each Size.
-template <class Scalar, int Size>
-struct Chunk {
-  using Map = Eigen::Map<Eigen::Array<Scalar, Size, 1>>;
-  using ConstMap = Eigen::Map<const Eigen::Array<Scalar, Size, 1>>;
-  // A temporary of the chunk's size, on the stack.
-  using Array =
-      Eigen::Array<Scalar, Size, 1, Eigen::ColMajor, Size == Eigen::Dynamic ? kChunk : Size, 1>;
-
-  Map param;
-  ConstMap grad;
-  Scalar* state_base;
-  Index state_size;  // elements per state buffer (the parameter's size)
-  Index offset;      // position of this chunk in each state buffer
-
-  Map state(Index buffer) const {
-    return Map(state_base + buffer * state_size + offset, param.size());
-  }
-};
-
-// kernel(chunk), with every statement of the kernel inlined.
-template <class Kernel, class C>
-DESCEND_FLATTEN void run_kernel(Kernel& kernel, C& chunk) {
-  kernel(chunk);
+// A kernel is a copyable function object with
+//   template <class V> void apply(Scalar* w, const Scalar* g, Scalar* s, Index n) const
+// that updates the V::kSize coefficients at w from the gradient at g and the
+// state at s, s + n, s + 2n, ... (one buffer after another, n apart). V is
+// Wide<Scalar> for full packets, Vec<Scalar> for single coefficients.
+//
+// run(): the kernel over count contiguous coefficients, packets first, then
+// one at a time. The kernel is taken by value so that its constants live in
+// registers rather than behind a pointer the stores might alias.
+template <class Scalar, class Kernel>
+DESCEND_ALWAYS_INLINE void run(Kernel kernel, Scalar* w, const Scalar* g, Scalar* s, Index n,
+                               Index count) {
+  using V = Wide<Scalar>;
+  Index i = 0;
+  for (; i + V::kSize <= count; i += V::kSize) kernel.template apply<V>(w + i, g + i, s + i, n);
+  for (; i < count; ++i) kernel.template apply<Vec<Scalar>>(w + i, g + i, s + i, n);
 }
 
-// Calls body(g) with the gradient the update rule sees: g, or g + lambda w
-// (PyTorch's L2 weight_decay) computed into a stack temporary.
-template <class C, class Scalar, class Body>
-void with_weight_decay(const C& c, Scalar weight_decay, Body&& body) {
-  if (weight_decay != 0) {
-    const typename C::Array g = c.grad + weight_decay * c.param;  // g = g + λ w
-    body(g);
-  } else {
-    body(c.grad);
-  }
-}
-
-// Calls f(std::bool_constant<b>{}...) for the runtime flags b..., so that a
-// kernel tests its options at compile time rather than once per chunk.
-template <class F>
-decltype(auto) with_flags(F&& f) {
-  return f();
-}
-template <class F, class... Rest>
-decltype(auto) with_flags(F&& f, bool first, Rest... rest) {
-  if (first)
-    return with_flags([&](auto... c) -> decltype(auto) { return f(std::true_type{}, c...); },
-                      rest...);
-  return with_flags([&](auto... c) -> decltype(auto) { return f(std::false_type{}, c...); },
-                    rest...);
-}
-
-// Whether v covers n consecutive coefficients in column-major (or row-major)
-// order. Canonical views of vectors are both.
+// Whether v covers its coefficients consecutively in column-major (or
+// row-major) order. Canonical views of vectors are both.
 template <class T>
 bool contiguous_col_major(const View<T>& v) {
   return (v.rows <= 1 || v.row_stride == 1) && (v.cols <= 1 || v.col_stride == v.rows);
@@ -156,64 +108,26 @@ bool contiguous_row_major(const View<T>& v) {
 }
 
 #if defined(DESCEND_USE_OPENMP)
-// f(k) for k in [0, count), split across OpenMP threads.
-template <class F>
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-void parallel_for(Index count, const F& f) {
+// The kernel over n contiguous coefficients in blocks split across OpenMP
+// threads. Entering a parallel region costs microseconds even with one
+// thread, so only large parameters come here, and the region lives in its own
+// function so that the path of every small parameter stays free of OpenMP.
+template <class Scalar, class Kernel>
+DESCEND_NOINLINE void run_parallel(const Kernel& kernel, Scalar* w, const Scalar* g, Scalar* s,
+                                   Index n) {
+  const Index blocks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
-  for (Index k = 0; k < count; ++k) f(k);
+  for (Index b = 0; b < blocks; ++b) {
+    const Index i0 = b * kChunk;
+    run(kernel, w + i0, g + i0, s + i0, n, std::min(kChunk, n - i0));
+  }
 }
 #endif
 
-// kernel(chunk) over n contiguous coefficients: full chunks of kChunk, then
-// fixed-size chunks of kSmallChunk (small parameters such as biases and
-// 64-element layers live entirely there), then a dynamic tail.
+// for_each_coefficient (below) when p or g is not in one piece.
 template <class Scalar, class Kernel>
-DESCEND_ALWAYS_INLINE void contiguous_chunks(Scalar* p, const Scalar* g, Index n, Scalar* state,
-                                             Index state_size, Index base, bool may_thread,
-                                             Kernel& kernel) {
-  using Full = Chunk<Scalar, kChunk>;
-  const Index full = n / kChunk;
-  auto full_chunk = [&](Index k) {
-    const Index i0 = k * kChunk;
-    Full chunk{typename Full::Map(p + i0), typename Full::ConstMap(g + i0), state, state_size,
-               base + i0};
-    run_kernel(kernel, chunk);
-  };
-#if defined(DESCEND_USE_OPENMP)
-  // Entering a parallel region costs microseconds even with one thread:
-  // small parameters never do. The region lives in its own function so that
-  // this one, the path of every small parameter, stays free of OpenMP.
-  if (may_thread && n >= kParallelThreshold) {
-    parallel_for(full, full_chunk);
-  } else {
-    for (Index k = 0; k < full; ++k) full_chunk(k);
-  }
-#else
-  (void)may_thread;
-  for (Index k = 0; k < full; ++k) full_chunk(k);
-#endif
-  using Small = Chunk<Scalar, kSmallChunk>;
-  Index i0 = full * kChunk;
-  for (; i0 + kSmallChunk <= n; i0 += kSmallChunk) {
-    Small chunk{typename Small::Map(p + i0), typename Small::ConstMap(g + i0), state, state_size,
-                base + i0};
-    run_kernel(kernel, chunk);
-  }
-  if (i0 < n) {
-    using Tail = Chunk<Scalar, Eigen::Dynamic>;
-    Tail chunk{typename Tail::Map(p + i0, n - i0), typename Tail::ConstMap(g + i0, n - i0), state,
-               state_size, base + i0};
-    run_kernel(kernel, chunk);
-  }
-}
-
-// for_each_chunk (below) when p or g is not in one piece.
-template <class Scalar, class Kernel>
-DESCEND_NOINLINE void for_each_chunk_in_pieces(const View<Scalar>& p, const View<const Scalar>& g,
-                                               Scalar* state, Kernel& kernel) {
+DESCEND_NOINLINE void run_in_pieces(const Kernel& kernel, const View<Scalar>& p,
+                                    const View<const Scalar>& g, Scalar* state) {
   const Index n = p.size();
   const bool inner_is_rows = p.cols == 1 || (p.rows != 1 && p.row_stride <= p.col_stride);
   Index inner_size = inner_is_rows ? p.rows : p.cols;
@@ -227,17 +141,8 @@ DESCEND_NOINLINE void for_each_chunk_in_pieces(const View<Scalar>& p, const View
     outer_size = 1;
   }
 
-  if (p_inner == 1 && g_inner == 1) {
-    // Contiguous runs (the columns of a Block, say), one after the other.
-    for (Index o = 0; o < outer_size; ++o)
-      contiguous_chunks(p.data + o * p_outer, g.data + o * g_outer, inner_size, state, n,
-                        o * inner_size, outer_size == 1, kernel);
-    return;
-  }
-
   alignas(64) Scalar p_buf[kChunk];
   alignas(64) Scalar g_buf[kChunk];
-  using Dyn = Chunk<Scalar, Eigen::Dynamic>;
   for (Index o = 0; o < outer_size; ++o) {
     Scalar* p_run = p.data + o * p_outer;
     const Scalar* g_run = g.data + o * g_outer;
@@ -251,10 +156,8 @@ DESCEND_NOINLINE void for_each_chunk_in_pieces(const View<Scalar>& p, const View
       if (g_inner != 1) {
         for (Index k = 0; k < len; ++k) g_buf[k] = g_ptr[k * g_inner];
       }
-      Dyn chunk{typename Dyn::Map(p_inner == 1 ? p_ptr : p_buf, len),
-                typename Dyn::ConstMap(g_inner == 1 ? g_ptr : g_buf, len), state, n,
-                o * inner_size + i0};
-      run_kernel(kernel, chunk);
+      run(kernel, p_inner == 1 ? p_ptr : p_buf, g_inner == 1 ? g_ptr : g_buf,
+          state + o * inner_size + i0, n, len);
       if (p_inner != 1) {
         for (Index k = 0; k < len; ++k) p_ptr[k * p_inner] = p_buf[k];
       }
@@ -262,20 +165,24 @@ DESCEND_NOINLINE void for_each_chunk_in_pieces(const View<Scalar>& p, const View
   }
 }
 
-// Runs kernel(chunk) over the parameter in memory order. State buffers are
-// laid out in the same order: element k of a buffer belongs to the k-th
-// coefficient visited. Contiguous runs are used in place; strided ones are
-// gathered into a stack buffer and the parameter is scattered back.
+// Runs the kernel over every coefficient of the parameter in memory order.
+// State buffers are laid out in the same order: element k of a buffer belongs
+// to the k-th coefficient visited. Contiguous runs are used in place; strided
+// ones are gathered into a stack buffer and the parameter is scattered back.
 // The common case, both in one piece, is inlined into the caller's loop over
 // parameters: many small parameters pay no call for it.
 template <class Scalar, class Kernel>
-DESCEND_ALWAYS_INLINE void for_each_chunk(const View<Scalar>& p, const View<const Scalar>& g,
-                                          Scalar* state, Kernel&& kernel) {
+DESCEND_ALWAYS_INLINE void for_each_coefficient(const Kernel& kernel, const View<Scalar>& p,
+                                                const View<const Scalar>& g, Scalar* state) {
+  const Index n = p.size();
   if ((contiguous_col_major(p) && contiguous_col_major(g)) ||
       (contiguous_row_major(p) && contiguous_row_major(g))) {
-    contiguous_chunks(p.data, g.data, p.size(), state, p.size(), 0, true, kernel);
+#if defined(DESCEND_USE_OPENMP)
+    if (n >= kParallelThreshold) return run_parallel(kernel, p.data, g.data, state, n);
+#endif
+    run(kernel, p.data, g.data, state, n, n);
   } else {
-    for_each_chunk_in_pieces(p, g, state, kernel);
+    run_in_pieces(kernel, p, g, state);
   }
 }
 
