@@ -2,9 +2,10 @@
 #pragma once
 
 #include <cmath>
-#include <sstream>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "descend/version.hpp"
 
@@ -20,40 +21,70 @@ class ShapeError : public std::invalid_argument {
 
 namespace detail {
 
-template <class... Parts>
-std::string concat(const Parts&... parts) {
-  std::ostringstream out;
-  out.precision(10);
-  (out << ... << parts);
-  return out.str();
+// Error messages are built from a few kinds of parts, each appended by one
+// non-template function, so that every distinct message does not instantiate
+// a stream of its own in the user's object file.
+inline void append(std::string& out, const char* text) { out += text; }
+inline void append(std::string& out, const std::string& text) { out += text; }
+inline void append(std::string& out, double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", x);  // as a stream with precision 10
+  out += buf;
+}
+inline void append(std::string& out, long long x) { out += std::to_string(x); }
+inline void append(std::string& out, unsigned long long x) { out += std::to_string(x); }
+inline void append(std::string& out, const void* p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p", p);
+  out += buf;
+}
+template <class T, std::enable_if_t<std::is_integral<T>::value, int> = 0>
+void append(std::string& out, T x) {
+  if constexpr (std::is_signed<T>::value)
+    append(out, static_cast<long long>(x));
+  else
+    append(out, static_cast<unsigned long long>(x));
 }
 
-// Every hyper-parameter check is written so that NaN fails it.
+template <class... Parts>
+std::string concat(const Parts&... parts) {
+  std::string out;
+  (append(out, parts), ...);
+  return out;
+}
+
+// Every hyper-parameter check is written so that NaN fails it. None is on a
+// hot path, so none is inlined into the constructors that call them.
+#if defined(__GNUC__)
+#define DESCEND_COLD __attribute__((noinline, cold))
+#else
+#define DESCEND_COLD
+#endif
 struct Check {
   const char* who;  // e.g. "descend::Adam"
 
-  void at_least(const char* name, double value, double low) const {
+  DESCEND_COLD void at_least(const char* name, double value, double low) const {
     if (!(value >= low))
       throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be >= ", low));
   }
-  void positive(const char* name, double value) const {
+  DESCEND_COLD void positive(const char* name, double value) const {
     if (!(value > 0) || std::isinf(value))
       throw std::invalid_argument(
           concat(who, ": ", name, " = ", value, " must be positive and finite"));
   }
   // low <= value <= high, or low <= value < high when high_open.
-  void in_range(const char* name, double value, double low, double high, bool high_open) const {
+  DESCEND_COLD void in_range(const char* name, double value, double low, double high, bool high_open) const {
     const bool ok = value >= low && (high_open ? value < high : value <= high);
     if (!ok)
       throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be in [", low, ", ",
                                          high, high_open ? ")" : "]"));
   }
-  void finite_non_negative(const char* name, double value) const {
+  DESCEND_COLD void finite_non_negative(const char* name, double value) const {
     at_least(name, value, 0.0);
     if (std::isinf(value))
       throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be finite"));
   }
-  void that(bool ok, const std::string& message) const {
+  DESCEND_COLD void that(bool ok, const std::string& message) const {
     if (!ok) throw std::invalid_argument(concat(who, ": ", message));
   }
 };
