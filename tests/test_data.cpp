@@ -25,7 +25,6 @@ TEST_CASE("the spiral has samples x classes points on arms of radius 0 to 1", "[
   CHECK(radius(0) == 0);                           // first point of each arm at the centre
   CHECK(radius(99) == Approx(1.0).epsilon(1e-6));  // last at radius 1
   CHECK(radius(150) == Approx(50.0 / 99).epsilon(1e-6));
-  CHECK_THROWS_AS(spiral<double>(1, 3, 0), std::invalid_argument);
 }
 
 TEST_CASE("the linear data follow y = 0.5 x1 + 0.8 x2 + 0.01 U(0, 1)", "[data]") {

@@ -1,5 +1,6 @@
 // The linear-regression data of the Paddle NNDL book (design note 003):
 //   X ~ N(0, 1) of n x 2,   y = 0.5 x1 + 0.8 x2 + 0.01 U(0, 1).
+// Throws std::invalid_argument unless n >= 1.
 #pragma once
 
 #include <Eigen/Core>
@@ -21,7 +22,8 @@ struct Regression {
 template <class Scalar = double>
 Regression<Scalar> linear(int n, std::uint64_t seed) {
   if (n < 1)
-    throw std::invalid_argument("descend::data::linear: need n >= 1, got " + std::to_string(n));
+    throw std::invalid_argument("descend::data::linear: n = " + std::to_string(n) +
+                                " must be >= 1");
   Random random(seed);
   Regression<Scalar> d{Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>(n, 2),
                        Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>(n, 1)};

@@ -2,11 +2,15 @@
 // of `samples` points each. Point i of arm c sits at radius r = i / (samples - 1)
 // and angle 2.5 t, t = 4 c + 4 i / (samples - 1) + noise * N(0, 1):
 //   x = (r sin(2.5 t), r cos(2.5 t)),  label c.
+// Throws std::invalid_argument unless samples >= 2, classes >= 1 and noise is
+// finite and >= 0.
 #pragma once
 
 #include <Eigen/Core>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -23,9 +27,19 @@ struct Classification {
 
 template <class Scalar = double>
 Classification<Scalar> spiral(int samples, int classes, std::uint64_t seed, double noise = 0.2) {
-  if (samples < 2 || classes < 1)
-    throw std::invalid_argument("descend::data::spiral: need samples >= 2 and classes >= 1, got " +
-                                std::to_string(samples) + " and " + std::to_string(classes));
+  // samples >= 2: each arm runs from radius 0 to radius 1.
+  if (samples < 2)
+    throw std::invalid_argument("descend::data::spiral: samples = " + std::to_string(samples) +
+                                " must be >= 2");
+  if (classes < 1)
+    throw std::invalid_argument("descend::data::spiral: classes = " + std::to_string(classes) +
+                                " must be >= 1");
+  if (!(noise >= 0 && noise <= std::numeric_limits<double>::max())) {  // NaN fails too
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", noise);
+    throw std::invalid_argument(std::string("descend::data::spiral: noise = ") + text +
+                                " must be finite and >= 0");
+  }
   Random random(seed);
   Classification<Scalar> d{Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>(
                                static_cast<Eigen::Index>(samples) * classes, 2),
