@@ -2,9 +2,14 @@
 //   ReLU:    y = max(0, x);                dx = dy * [x > 0]
 //   Softmax: y_ij = exp(x_ij - max_k x_ik) / sum_k exp(x_ik - max_k x_ik)
 //            dx_i = y_i * (dy_i - <dy_i, y_i>)    (row i; J = diag(y) - y y^T)
+// forward() rejects an empty batch (no rows or no columns); backward() needs
+// a forward() first and a gradient of the last output's shape. A call that
+// throws std::invalid_argument changes nothing.
 #pragma once
 
 #include <Eigen/Core>
+
+#include "descend/nn/checks.hpp"
 
 namespace descend {
 namespace nn {
@@ -32,11 +37,13 @@ class Relu {
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
   const Matrix& forward(const Matrix& inputs) {
+    detail::check_batch(inputs, "descend::nn::Relu::forward", "input is", "columns");
     output_ = inputs.cwiseMax(Scalar(0));
     return output_;
   }
   // x > 0 exactly where y = max(0, x) > 0, so the output serves as the mask.
   const Matrix& backward(const Matrix& doutput) {
+    detail::check_gradient(output_, doutput, "descend::nn::Relu::backward");
     dinputs_ = output_.binaryExpr(doutput, detail::ReluGradOp<Scalar>());
     return dinputs_;
   }
@@ -53,6 +60,7 @@ class Softmax {
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
   const Matrix& forward(const Matrix& inputs) {
+    detail::check_batch(inputs, "descend::nn::Softmax::forward", "input is", "classes");
     row_ = inputs.rowwise().maxCoeff();  // evaluated once, not per coefficient
     output_.resize(inputs.rows(), inputs.cols());
     // Column by column: Eigen vectorises exp over a column, not over a
@@ -64,6 +72,7 @@ class Softmax {
     return output_;
   }
   const Matrix& backward(const Matrix& doutput) {
+    detail::check_gradient(output_, doutput, "descend::nn::Softmax::backward");
     row_ = doutput.cwiseProduct(output_).rowwise().sum();  // <dy_i, y_i>
     dinputs_ = output_.cwiseProduct(doutput.colwise() - row_);
     return dinputs_;

@@ -4,6 +4,10 @@
 //   dW = X^T dout,  db = column sums of dout,  dX = dout W^T.
 // Weights start as 0.01 N(0, 1) and biases as zero, the initialisation of
 // design note 000 (nnfs); Init selects another.
+// Checks (std::invalid_argument; a call that throws changes nothing): sizes
+// >= 1; forward takes a non-empty batch of `inputs` columns; backward needs a
+// forward() first, a gradient of the last output's shape, and the input of
+// that forward() and the weights still of the shapes forward() saw.
 #pragma once
 
 #include <Eigen/Core>
@@ -12,6 +16,7 @@
 #include <string>
 
 #include "descend/data/random.hpp"
+#include "descend/nn/checks.hpp"
 
 namespace descend {
 namespace nn {
@@ -32,11 +37,8 @@ class Dense {
   // Draws the weights from `random` in row-major order (as numpy would).
   Dense(Eigen::Index inputs, Eigen::Index outputs, data::Random& random,
         Init init = Init::small_normal)
-      : weights_(inputs, outputs), biases_(RowVector::Zero(outputs)) {
-    if (inputs < 1 || outputs < 1)
-      throw std::invalid_argument("descend::nn::Dense: inputs = " + std::to_string(inputs) +
-                                  " and outputs = " + std::to_string(outputs) +
-                                  " must both be >= 1");
+      : weights_(checked_inputs(inputs, outputs, init), outputs),
+        biases_(RowVector::Zero(outputs)) {
     const double fan = static_cast<double>(inputs + outputs);
     for (Eigen::Index i = 0; i < inputs; ++i) {
       for (Eigen::Index j = 0; j < outputs; ++j) {
@@ -62,24 +64,24 @@ class Dense {
 
   // Keeps a reference to `inputs` for backward(), not a copy: they must stay
   // alive and unchanged until then (another layer's output() always does).
+  // The reference is taken last, so a forward() that throws keeps the old one.
   const Matrix& forward(const Matrix& inputs) {
-    if (inputs.cols() != weights_.rows())
-      throw std::invalid_argument("descend::nn::Dense: inputs have " +
-                                  std::to_string(inputs.cols()) + " columns, the layer takes " +
-                                  std::to_string(weights_.rows()));
-    input_ = &inputs;
+    check_forward(inputs);
     output_.resize(inputs.rows(), weights_.cols());
     output_.rowwise() = biases_;
     multiply_add(inputs, weights_, output_);  // Y = X W + b
+    input_ = &inputs;
     return output_;
   }
   // A temporary (or an expression, which would become one) would be gone by
   // backward(): evaluate it into a named matrix first.
   const Matrix& forward(Matrix&&) = delete;
+  const Matrix& forward(const Matrix&&) = delete;
 
   // dweights, dbiases and dinputs from dL/doutput.
   const Matrix& backward(const Matrix& doutput) {
-    backward_params(doutput);
+    check_backward(doutput, "descend::nn::Dense::backward");
+    update_params(doutput);
     dinputs_.setZero(doutput.rows(), weights_.rows());
     multiply_add(doutput, weights_.transpose(), dinputs_);  // dX = dout W^T
     return dinputs_;
@@ -87,19 +89,8 @@ class Dense {
 
   // dweights and dbiases only: for a first layer, whose inputs are data.
   void backward_params(const Matrix& doutput) {
-    if (!input_ || doutput.rows() != input_->rows() || doutput.cols() != weights_.cols())
-      throw std::invalid_argument(
-          "descend::nn::Dense: backward got a " + std::to_string(doutput.rows()) + "x" +
-          std::to_string(doutput.cols()) + " gradient, expected " +
-          std::to_string(input_ ? input_->rows() : 0) + "x" + std::to_string(weights_.cols()) +
-          (input_ ? "" : " (no forward() yet)"));
-    const Matrix& x = *input_;
-    // dW = X^T dout: one dot product per weight, each over the whole batch.
-    dweights_.resize(weights_.rows(), weights_.cols());
-    for (Eigen::Index j = 0; j < weights_.cols(); ++j)
-      for (Eigen::Index i = 0; i < weights_.rows(); ++i)
-        dweights_(i, j) = x.col(i).dot(doutput.col(j));
-    dbiases_ = doutput.colwise().sum();  // db = 1^T dout
+    check_backward(doutput, "descend::nn::Dense::backward_params");
+    update_params(doutput);
   }
 
   Matrix& weights() { return weights_; }
@@ -112,6 +103,67 @@ class Dense {
   const Matrix& dinputs() const { return dinputs_; }
 
  private:
+  // Before weights_ is sized: Eigen asserts on a negative size.
+  static Eigen::Index checked_inputs(Eigen::Index inputs, Eigen::Index outputs, Init init) {
+    if (inputs < 1 || outputs < 1)
+      detail::fail("descend::nn::Dense", "inputs = " + std::to_string(inputs) + " and outputs = " +
+                                             std::to_string(outputs) + " must both be >= 1");
+    if (init != Init::small_normal && init != Init::standard_normal &&
+        init != Init::xavier_uniform && init != Init::he_normal)
+      detail::fail("descend::nn::Dense",
+                   "init = " + std::to_string(static_cast<int>(init)) + " is not an Init value");
+    return inputs;
+  }
+
+  void check_forward(const Matrix& inputs) const {
+    constexpr const char* who = "descend::nn::Dense::forward";
+    // weights() and biases() are writable, so their shapes are checked too.
+    if (weights_.size() == 0 || biases_.cols() != weights_.cols())
+      detail::fail(who, "weights are " + detail::shape(weights_) + " and biases " +
+                            detail::shape(biases_) + ": need at least 1x1 weights and one bias " +
+                            "per column");
+    if (inputs.cols() != weights_.rows())
+      detail::fail(who, "input is " + detail::shape(inputs) + " but the layer takes " +
+                            std::to_string(weights_.rows()) + " inputs (columns)");
+    if (inputs.rows() == 0)
+      detail::fail(who, "input is " + detail::shape(inputs) + ": an empty batch");
+    // forward() and backward() write these, so as an input they would change
+    // under the layer's feet.
+    if (&inputs == &output_ || &inputs == &dweights_ || &inputs == &dinputs_)
+      detail::fail(who,
+                   "the input is this layer's own output(), dweights() or dinputs(), which "
+                   "the layer overwrites: copy it first");
+  }
+
+  void check_backward(const Matrix& doutput, const char* who) const {
+    if (!input_) detail::fail(who, "no forward() yet");
+    if (doutput.rows() != output_.rows() || doutput.cols() != output_.cols())
+      detail::fail(who, "gradient is " + detail::shape(doutput) +
+                            " but the last forward() gave a " + detail::shape(output_) + " output");
+    // backward() reads the input by reference and multiplies by the weights:
+    // both must still have the shapes forward() saw.
+    if (input_->rows() != output_.rows() || input_->cols() != weights_.rows() ||
+        weights_.cols() != output_.cols())
+      detail::fail(who, "the input of the last forward() is now " + detail::shape(*input_) +
+                            " and the weights " + detail::shape(weights_) +
+                            ", which cannot give its " + detail::shape(output_) +
+                            " output: keep both unchanged until backward()");
+    if (&doutput == &dweights_ || &doutput == &dinputs_)
+      detail::fail(who,
+                   "the gradient is this layer's own dweights() or dinputs(), which "
+                   "backward() overwrites: copy it first");
+  }
+
+  void update_params(const Matrix& doutput) {
+    const Matrix& x = *input_;
+    // dW = X^T dout: one dot product per weight, each over the whole batch.
+    dweights_.resize(weights_.rows(), weights_.cols());
+    for (Eigen::Index j = 0; j < weights_.cols(); ++j)
+      for (Eigen::Index i = 0; i < weights_.rows(); ++i)
+        dweights_(i, j) = x.col(i).dot(doutput.col(j));
+    dbiases_ = doutput.colwise().sum();  // db = 1^T dout
+  }
+
   // out += a b, one matrix-vector product per column of out. Layers are
   // narrow (k and the output width are tens, the batch hundreds), where this
   // beats a general matrix product, which would first repack all of a.

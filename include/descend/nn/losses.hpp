@@ -9,45 +9,43 @@
 // Mean squared error over all n x k elements, with an optional 1/2 (the NNDL
 // book's MSE/2):
 //   L  = c / (n k) sum (p - t)^2,  c = 1 or 1/2;    dp = 2 c (p - t) / (n k)
+// Checks (std::invalid_argument; a call that throws changes nothing): a
+// non-empty batch (rows) of at least one class (column); one label in
+// [0, classes) per row, or targets of the predictions' shape; backward() of
+// SoftmaxCrossEntropy needs a forward() first.
 #pragma once
 
 #include <Eigen/Core>
 #include <algorithm>
-#include <stdexcept>
-#include <string>
+#include <cmath>
+#include <type_traits>
 
 #include "descend/nn/activations.hpp"
+#include "descend/nn/checks.hpp"
 
 namespace descend {
 namespace nn {
 
 namespace detail {
 
-template <class Matrix>
-void check_labels(const Matrix& p, const Eigen::VectorXi& labels, const char* who) {
-  if (labels.size() != p.rows())
-    throw std::invalid_argument(std::string(who) + ": " + std::to_string(labels.size()) +
-                                " labels for " + std::to_string(p.rows()) + " samples");
-  for (Eigen::Index i = 0; i < labels.size(); ++i) {
-    if (labels(i) < 0 || labels(i) >= p.cols())
-      throw std::invalid_argument(std::string(who) + ": label " + std::to_string(labels(i)) +
-                                  " of sample " + std::to_string(i) + " is not in [0, " +
-                                  std::to_string(p.cols()) + ")");
-  }
-}
-
-template <class Matrix>
-void check_targets(const Matrix& p, const Matrix& targets, const char* who) {
-  if (targets.rows() != p.rows() || targets.cols() != p.cols())
-    throw std::invalid_argument(std::string(who) + ": targets are " +
-                                std::to_string(targets.rows()) + "x" +
-                                std::to_string(targets.cols()) + " but predictions are " +
-                                std::to_string(p.rows()) + "x" + std::to_string(p.cols()));
-}
-
 template <class Scalar>
 Scalar clip(Scalar p) {
   return std::min(std::max(p, Scalar(1e-7)), Scalar(1 - 1e-7));
+}
+
+// The cross-entropy of checked arguments.
+template <class Matrix>
+typename Matrix::Scalar cross_entropy(const Matrix& p, const Eigen::VectorXi& labels) {
+  using Scalar = typename Matrix::Scalar;
+  Scalar sum = 0;
+  for (Eigen::Index i = 0; i < p.rows(); ++i) sum -= std::log(clip(p(i, labels(i))));
+  return sum / static_cast<Scalar>(p.rows());
+}
+template <class Matrix>
+typename Matrix::Scalar cross_entropy(const Matrix& p, const Matrix& targets) {
+  using Scalar = typename Matrix::Scalar;
+  return -(targets.array() * p.array().unaryExpr(&clip<Scalar>).log()).sum() /
+         static_cast<Scalar>(p.rows());
 }
 
 }  // namespace detail
@@ -56,21 +54,22 @@ template <class Scalar>
 class CrossEntropy {
  public:
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  static constexpr const char* kWho = "descend::nn::CrossEntropy";
 
   Scalar forward(const Matrix& p, const Eigen::VectorXi& labels) const {
-    detail::check_labels(p, labels, kWho);
-    Scalar sum = 0;
-    for (Eigen::Index i = 0; i < p.rows(); ++i) sum -= std::log(detail::clip(p(i, labels(i))));
-    return sum / static_cast<Scalar>(p.rows());
+    check(p, labels, "descend::nn::CrossEntropy::forward");
+    return detail::cross_entropy(p, labels);
   }
   Scalar forward(const Matrix& p, const Matrix& targets) const {
-    detail::check_targets(p, targets, kWho);
-    return -(targets.array() * p.array().unaryExpr(&detail::clip<Scalar>).log()).sum() /
-           static_cast<Scalar>(p.rows());
+    check(p, targets, "descend::nn::CrossEntropy::forward");
+    return detail::cross_entropy(p, targets);
   }
   const Matrix& backward(const Matrix& p, const Eigen::VectorXi& labels) {
-    detail::check_labels(p, labels, kWho);
+    check(p, labels, "descend::nn::CrossEntropy::backward");
+    // dinputs_ is zeroed before p is read.
+    if (&p == &dinputs_)
+      detail::fail("descend::nn::CrossEntropy::backward",
+                   "the predictions are this loss's own dinputs(), which backward() overwrites: "
+                   "copy them first");
     dinputs_.setZero(p.rows(), p.cols());
     const Scalar n = static_cast<Scalar>(p.rows());
     for (Eigen::Index i = 0; i < p.rows(); ++i)
@@ -78,7 +77,7 @@ class CrossEntropy {
     return dinputs_;
   }
   const Matrix& backward(const Matrix& p, const Matrix& targets) {
-    detail::check_targets(p, targets, kWho);
+    check(p, targets, "descend::nn::CrossEntropy::backward");
     dinputs_ = -targets.array() / p.array().unaryExpr(&detail::clip<Scalar>) /
                static_cast<Scalar>(p.rows());
     return dinputs_;
@@ -86,6 +85,15 @@ class CrossEntropy {
   const Matrix& dinputs() const { return dinputs_; }
 
  private:
+  template <class Targets>
+  static void check(const Matrix& p, const Targets& targets, const char* who) {
+    detail::check_batch(p, who, "predictions are", "classes");
+    if constexpr (std::is_same<Targets, Eigen::VectorXi>::value)
+      detail::check_labels(p, targets, who, "predictions");
+    else
+      detail::check_targets(p, targets, who, "predictions");
+  }
+
   Matrix dinputs_;
 };
 
@@ -94,20 +102,34 @@ class SoftmaxCrossEntropy {
  public:
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
-  template <class Targets>
-  Scalar forward(const Matrix& logits, const Targets& targets) {
-    return loss_.forward(softmax_.forward(logits), targets);
+  // Checks the logits and targets before softmax runs, so a call that throws
+  // leaves output() as it was.
+  Scalar forward(const Matrix& logits, const Eigen::VectorXi& labels) {
+    constexpr const char* who = "descend::nn::SoftmaxCrossEntropy::forward";
+    detail::check_batch(logits, who, "logits are", "classes");
+    detail::check_labels(logits, labels, who, "logits");
+    return detail::cross_entropy(softmax_.forward(logits), labels);
   }
-  // (softmax - onehot) / n, for the targets of the last forward().
+  Scalar forward(const Matrix& logits, const Matrix& targets) {
+    constexpr const char* who = "descend::nn::SoftmaxCrossEntropy::forward";
+    detail::check_batch(logits, who, "logits are", "classes");
+    detail::check_targets(logits, targets, who, "logits");
+    return detail::cross_entropy(softmax_.forward(logits), targets);
+  }
+  // (softmax - onehot) / n, for the probabilities of the last forward().
   const Matrix& backward(const Eigen::VectorXi& labels) {
-    detail::check_labels(output(), labels, "descend::nn::SoftmaxCrossEntropy");
+    constexpr const char* who = "descend::nn::SoftmaxCrossEntropy::backward";
+    if (output().size() == 0) detail::fail(who, "no forward() yet");
+    detail::check_labels(output(), labels, who, "probabilities of the last forward()");
     dinputs_ = output();
     for (Eigen::Index i = 0; i < labels.size(); ++i) dinputs_(i, labels(i)) -= 1;
     dinputs_ /= static_cast<Scalar>(dinputs_.rows());
     return dinputs_;
   }
   const Matrix& backward(const Matrix& targets) {
-    detail::check_targets(output(), targets, "descend::nn::SoftmaxCrossEntropy");
+    constexpr const char* who = "descend::nn::SoftmaxCrossEntropy::backward";
+    if (output().size() == 0) detail::fail(who, "no forward() yet");
+    detail::check_targets(output(), targets, who, "probabilities of the last forward()");
     dinputs_ = (output() - targets) / static_cast<Scalar>(targets.rows());
     return dinputs_;
   }
@@ -116,7 +138,6 @@ class SoftmaxCrossEntropy {
 
  private:
   Softmax<Scalar> softmax_;
-  CrossEntropy<Scalar> loss_;
   Matrix dinputs_;
 };
 
@@ -129,17 +150,22 @@ class Mse {
   explicit Mse(bool half = false) : factor_(half ? Scalar(0.5) : Scalar(1)) {}
 
   Scalar forward(const Matrix& p, const Matrix& targets) const {
-    detail::check_targets(p, targets, "descend::nn::Mse");
+    check(p, targets, "descend::nn::Mse::forward");
     return factor_ * (p - targets).squaredNorm() / static_cast<Scalar>(p.size());
   }
   const Matrix& backward(const Matrix& p, const Matrix& targets) {
-    detail::check_targets(p, targets, "descend::nn::Mse");
+    check(p, targets, "descend::nn::Mse::backward");
     dinputs_ = (2 * factor_ / static_cast<Scalar>(p.size())) * (p - targets);
     return dinputs_;
   }
   const Matrix& dinputs() const { return dinputs_; }
 
  private:
+  static void check(const Matrix& p, const Matrix& targets, const char* who) {
+    detail::check_batch(p, who, "predictions are", "columns");
+    detail::check_targets(p, targets, who, "predictions");
+  }
+
   Scalar factor_;
   Matrix dinputs_;
 };
@@ -147,14 +173,15 @@ class Mse {
 // Fraction of rows whose largest entry is at the label (first maximum wins).
 template <class Matrix>
 double accuracy(const Matrix& scores, const Eigen::VectorXi& labels) {
-  detail::check_labels(scores, labels, "descend::nn::accuracy");
+  detail::check_batch(scores, "descend::nn::accuracy", "scores are", "classes");
+  detail::check_labels(scores, labels, "descend::nn::accuracy", "scores");
   Eigen::Index hits = 0;
   for (Eigen::Index i = 0; i < scores.rows(); ++i) {
     Eigen::Index best = 0;
     scores.row(i).maxCoeff(&best);
     hits += best == labels(i);
   }
-  return scores.rows() ? static_cast<double>(hits) / static_cast<double>(scores.rows()) : 0.0;
+  return static_cast<double>(hits) / static_cast<double>(scores.rows());
 }
 
 }  // namespace nn
