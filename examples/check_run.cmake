@@ -1,21 +1,24 @@
 # Runs an example and checks what it printed and wrote; used by ctest.
-#   cmake -DCOMMAND=prog;arg;... [-DEXPECT=regex;...] [-DEXPECT_FAILURE=ON]
-#         [-DCSV=file;...] [-DCSV_HEADER=header;...] [-DCSV_ROWS=n;...] -P check_run.cmake
+#   cmake -DCOMMAND=prog;arg;... [-DSTATUS=n] [-DEXPECT=regex;...]
+#         [-DCSV=file;...] [-DCSV_HEADER=header;...] [-DCSV_ROWS=n;...]
+#         [-DLR_CSV=file] -P check_run.cmake
 # (examples/CMakeLists.txt passes the lists with "@@" between items.)
-# EXPECT regexes are matched against stdout and stderr together. CSV_ROWS
-# counts data rows (the header excluded); the lists run in parallel.
+# STATUS is the exit status expected (default 0). EXPECT regexes are matched
+# against stdout and stderr together. CSV_ROWS counts data rows (the header
+# excluded); the lists run in parallel. LR_CSV names the spiral's --csv file:
+# every printed "epoch: E, ..., lr: X" must be its row for epoch E with lr X,
+# the same text.
 foreach(list COMMAND EXPECT CSV CSV_HEADER CSV_ROWS)
   string(REPLACE "@@" ";" ${list} "${${list}}")
 endforeach()
 execute_process(COMMAND ${COMMAND} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
 set(all "${out}${err}")
 message("${all}")
-if(EXPECT_FAILURE)
-  if(status EQUAL 0)
-    message(FATAL_ERROR "expected a non-zero exit status, got 0")
-  endif()
-elseif(NOT status EQUAL 0)
-  message(FATAL_ERROR "exit status ${status}")
+if(NOT DEFINED STATUS OR STATUS STREQUAL "")
+  set(STATUS 0)
+endif()
+if(NOT status STREQUAL STATUS)
+  message(FATAL_ERROR "exit status ${status}, expected ${STATUS}")
 endif()
 foreach(pattern IN LISTS EXPECT)
   if(NOT all MATCHES "${pattern}")
@@ -52,4 +55,25 @@ if(files GREATER 0)
       endif()
     endforeach()
   endforeach()
+endif()
+if(LR_CSV)
+  string(REGEX MATCHALL "epoch: [0-9]+, [^\n]*lr: [^\n]+" printed "${out}")
+  if(NOT printed)
+    message(FATAL_ERROR "no 'epoch: E, ..., lr: X' line printed")
+  endif()
+  file(STRINGS "${LR_CSV}" rows)
+  foreach(line IN LISTS printed)
+    string(REGEX REPLACE "^epoch: ([0-9]+),.* lr: ([^ ]+)$" "\\1" epoch "${line}")
+    string(REGEX REPLACE "^epoch: ([0-9]+),.* lr: ([^ ]+)$" "\\2" lr "${line}")
+    math(EXPR index "${epoch} + 1")  # row 0 is the header
+    list(GET rows ${index} row)
+    string(REPLACE "," ";" cells "${row}")  # optimizer,epoch,acc,loss,lr
+    list(GET cells 1 csv_epoch)
+    list(GET cells 4 csv_lr)
+    if(NOT csv_epoch STREQUAL epoch OR NOT csv_lr STREQUAL lr)
+      message(FATAL_ERROR "printed '${line}', but ${LR_CSV} has '${row}'")
+    endif()
+  endforeach()
+  list(LENGTH printed n)
+  message("the lr of ${n} printed epochs equals the CSV's")
 endif()

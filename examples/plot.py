@@ -1,135 +1,216 @@
 #!/usr/bin/env python3
-"""Turns the examples' CSV files into the PNGs under docs/.
+"""Plots the CSV files the examples write, one PNG per file.
 
-    python3 examples/plot.py CSV_DIR OUT_DIR
+    python3 examples/plot.py [--out-dir DIR] FILE...
 
-CSV_DIR holds what the examples wrote (see the README's "Pictures" section):
-compare.csv, sphere.csv, saddle.csv, spiral_grid.csv, linear_fit.csv. Any that
-is missing is skipped. Needs matplotlib (Debian: python3-matplotlib).
+Each file's kind is recognised from its header line:
+
+    optimizer,epoch,acc,loss,lr      spiral --csv, compare --csv: loss, accuracy, lr per epoch
+    optimizer,kind,x0,x1,label       spiral --grid: decision regions and the training points
+    optimizer,epoch,loss             linear_fit --csv: mean loss per epoch
+    problem,optimizer,step,x0,x1,f   trajectories: each optimizer's path over the contours
+
+and each title is made from what the file holds (optimizers, epochs, final
+values, problem). DIR/NAME.png is written for NAME.csv (DIR: the current
+directory by default). Exit status: 0 when every file was plotted, 1 when one
+could not be read or is of no known kind (the others are still plotted), 2
+for a usage error such as no FILE. Needs matplotlib and numpy (Debian:
+python3-matplotlib, for /usr/bin/python3).
 """
 
+import argparse
 import csv
 import os
 import sys
-from collections import defaultdict
+from collections import OrderedDict
 
-import matplotlib
+KINDS = {
+    ("optimizer", "epoch", "acc", "loss", "lr"): "training",
+    ("optimizer", "kind", "x0", "x1", "label"): "regions",
+    ("optimizer", "epoch", "loss"): "linear",
+    ("problem", "optimizer", "step", "x0", "x1", "f"): "trajectories",
+}
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+# The trajectories example's functions, for the contour lines, and a view that
+# keeps the book's picture (momentum leaves the saddle towards x1 -> -inf).
+PROBLEMS = {
+    "sphere": ("f = 0.2 x0² + 2 x1²", lambda a, b: 0.2 * a**2 + 2 * b**2, (-3.5, 3.5, -4.5, 4.5)),
+    "saddle": ("f = x0² + x1² + x1³ + x0·x1", lambda a, b: a**2 + b**2 + b**3 + a * b,
+               (-1.5, 3, -1.5, 3.5)),
+}
+
+
+class Unplottable(Exception):
+    pass
 
 
 def read(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    """The header and the rows of a CSV file, the rows as dicts of strings."""
+    try:
+        with open(path, newline="") as f:
+            lines = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise Unplottable("cannot read it (%s)" % (e.strerror if isinstance(e, OSError) else e))
+    if not lines:
+        raise Unplottable("empty file")
+    header = tuple(lines[0])
+    if header not in KINDS:
+        raise Unplottable("not a CSV file of the examples (header '%s')" % ",".join(header)[:80])
+    rows = [dict(zip(header, line)) for line in lines[1:] if line]
+    if not rows:
+        raise Unplottable("no data rows under the header")
+    for number, line in enumerate(lines[1:], start=2):
+        if line and len(line) != len(header):
+            raise Unplottable("line %d has %d fields, the header %d" % (number, len(line), len(header)))
+    return KINDS[header], rows
 
 
-def by_optimizer(rows, *columns):
-    out = defaultdict(lambda: {c: [] for c in columns})
+def series(rows, key, *columns):
+    """{rows[key]: {column: [float, ...]}} in the order the keys first appear."""
+    out = OrderedDict()
     for r in rows:
+        s = out.setdefault(r[key], {c: [] for c in columns})
         for c in columns:
-            out[r["optimizer"]][c].append(float(r[c]))
+            s[c].append(float(r[c]))
     return out
 
 
-def plot_compare(rows, out):
-    series = by_optimizer(rows, "epoch", "loss", "acc")
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, s in series.items():
+def plot_training(plt, rows):
+    runs = series(rows, "optimizer", "epoch", "loss", "acc", "lr")
+    fig, (ax_loss, ax_acc, ax_lr) = plt.subplots(1, 3, figsize=(15, 4))
+    for name, s in runs.items():
         ax_loss.plot(s["epoch"], s["loss"], label=name, lw=1)
         ax_acc.plot(s["epoch"], s["acc"], label=name, lw=1)
-    ax_loss.set(xlabel="epoch", ylabel="loss", yscale="log", title="spiral: training loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="spiral: training accuracy")
+        ax_lr.plot(s["epoch"], s["lr"], label=name, lw=1)
+    ax_loss.set(xlabel="epoch", ylabel="loss", yscale="log")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy")
+    ax_lr.set(xlabel="epoch", ylabel="learning rate applied", yscale="log")
     ax_acc.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    epochs = max(len(s["epoch"]) for s in runs.values())
+    if len(runs) == 1:
+        (name, s), = runs.items()
+        title = "spiral, %s, %d epochs: last epoch's accuracy %.3f, loss %.3f" % (
+            name, epochs, s["acc"][-1], s["loss"][-1])
+    else:
+        title = "spiral, %d epochs: %s" % (epochs, ", ".join(runs))
+    fig.suptitle(title)
+    return fig
 
 
-def plot_trajectories(rows, f, extent, title, out):
-    series = by_optimizer(rows, "x0", "x1")
-    x0 = np.linspace(extent[0], extent[1], 300)
-    x1 = np.linspace(extent[2], extent[3], 300)
-    X0, X1 = np.meshgrid(x0, x1)
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    Z = f(X0, X1)
-    levels = np.unique(np.quantile(Z, np.linspace(0, 1, 32)[1:-1]))  # even spread of lines
-    ax.contour(X0, X1, Z, levels=levels, cmap="viridis", linewidths=0.7)
-    for name, s in series.items():
-        ax.plot(s["x0"], s["x1"], marker="o", ms=2.5, lw=1, label=name)
-    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="x0", ylabel="x1", title=title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+def plot_regions(plt, rows):
+    import numpy as np
 
-
-def plot_spiral(rows, out):
     grid = [r for r in rows if r["kind"] == "grid"]
     samples = [r for r in rows if r["kind"] == "sample"]
-    n = int(round(len(grid) ** 0.5))
-    labels = np.array([int(r["label"]) for r in grid]).reshape(n, n)
-    xs = [float(r["x0"]) for r in grid[:n]]
-    ys = [float(grid[i * n]["x1"]) for i in range(n)]
+    if not grid or not samples:
+        raise Unplottable("needs both 'grid' and 'sample' rows")
+    xs = sorted({float(r["x0"]) for r in grid})
+    ys = sorted({float(r["x1"]) for r in grid})
+    labels = np.full((len(ys), len(xs)), np.nan)
+    for r in grid:
+        labels[ys.index(float(r["x1"])), xs.index(float(r["x0"]))] = int(r["label"])
+    classes = 1 + max(int(r["label"]) for r in rows)
+    colors = plt.get_cmap("tab10").colors
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
-    ax.contourf(xs, ys, labels, levels=[-0.5, 0.5, 1.5, 2.5], colors=["#fdd", "#dfd", "#ddf"])
-    colors = ["#c00", "#080", "#00c"]
-    for c in range(3):
+    ax.contourf(xs, ys, labels, levels=np.arange(classes + 1) - 0.5, colors=colors[:classes],
+                alpha=0.25)
+    for c in range(classes):
         pts = [(float(r["x0"]), float(r["x1"])) for r in samples if int(r["label"]) == c]
-        ax.scatter(*zip(*pts), s=8, color=colors[c])
-    ax.set(title="spiral: decision regions after training (Adam preset)", xlabel="x0",
-           ylabel="x1")
+        if pts:
+            ax.scatter(*zip(*pts), s=8, color=colors[c])
+    optimizers = ", ".join(OrderedDict.fromkeys(r["optimizer"] for r in rows))
+    ax.set(title="spiral, %s: decision regions, %d training points" % (optimizers, len(samples)),
+           xlabel="x0", ylabel="x1")
     ax.set_aspect("equal")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    return fig
 
 
-def plot_linear(rows, out):
-    series = by_optimizer(rows, "epoch", "loss")
+def plot_linear(plt, rows):
+    runs = series(rows, "optimizer", "epoch", "loss")
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for name, s in series.items():
+    for name, s in runs.items():
         ax.plot(s["epoch"], s["loss"], marker="o", ms=3, label=name)
-    ax.set(xlabel="epoch", ylabel="mean MSE/2 over the epoch's batches", yscale="log",
-           title="linear fit (NNDL book settings)")
+    epochs = max(len(s["epoch"]) for s in runs.values())
+    ax.set(xlabel="epoch", ylabel="mean loss over the epoch's batches", yscale="log",
+           title="linear fit, %d epochs: %s" % (epochs, ", ".join(runs)))
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    return fig
+
+
+def plot_trajectories(plt, rows):
+    import numpy as np
+
+    problems = list(OrderedDict.fromkeys(r["problem"] for r in rows))
+    if len(problems) != 1:
+        raise Unplottable("holds %d problems, plots one per file" % len(problems))
+    name = problems[0]
+    runs = series(rows, "optimizer", "x0", "x1")
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    title = name
+    if name in PROBLEMS:
+        formula, f, extent = PROBLEMS[name]
+        X0, X1 = np.meshgrid(np.linspace(extent[0], extent[1], 300),
+                             np.linspace(extent[2], extent[3], 300))
+        Z = f(X0, X1)
+        levels = np.unique(np.quantile(Z, np.linspace(0, 1, 32)[1:-1]))  # an even spread of lines
+        ax.contour(X0, X1, Z, levels=levels, cmap="viridis", linewidths=0.7)
+        ax.set(xlim=extent[:2], ylim=extent[2:])
+        title = "%s %s" % (name, formula)
+    for optimizer, s in runs.items():
+        ax.plot(s["x0"], s["x1"], marker="o", ms=2.5, lw=1, label=optimizer)
+    ax.set(xlabel="x0", ylabel="x1", title=title)
+    ax.legend()
+    return fig
+
+
+PLOTTERS = {"training": plot_training, "regions": plot_regions, "linear": plot_linear,
+            "trajectories": plot_trajectories}
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    src, dst = sys.argv[1], sys.argv[2]
-    os.makedirs(dst, exist_ok=True)
+    parser = argparse.ArgumentParser(
+        description="Plots the CSV files the examples write, one PNG per file.")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="a CSV file an example wrote")
+    parser.add_argument("--out-dir", default=".", metavar="DIR",
+                        help="where NAME.png goes for NAME.csv (default: .)")
+    args = parser.parse_args()
+    try:  # after the arguments, so that --help and usage errors need no matplotlib
+        import matplotlib
 
-    def have(name):
-        return os.path.exists(os.path.join(src, name))
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        sys.exit("plot.py: %s; it needs matplotlib and numpy (Debian: python3-matplotlib, "
+                 "for /usr/bin/python3)" % e)
 
-    made = []
-    if have("compare.csv"):
-        plot_compare(read(os.path.join(src, "compare.csv")), os.path.join(dst, "compare.png"))
-        made.append("compare.png")
-    if have("sphere.csv"):
-        plot_trajectories(read(os.path.join(src, "sphere.csv")),
-                          lambda a, b: 0.2 * a ** 2 + 2 * b ** 2, (-3.5, 3.5, -4.5, 4.5),
-                          "sphere f = 0.2 x0² + 2 x1²", os.path.join(dst, "sphere.png"))
-        made.append("sphere.png")
-    if have("saddle.csv"):
-        plot_trajectories(read(os.path.join(src, "saddle.csv")),
-                          lambda a, b: a ** 2 + b ** 2 + b ** 3 + a * b, (-1.5, 3, -1.5, 3.5),
-                          "saddle f = x0² + x1² + x1³ + x0·x1", os.path.join(dst, "saddle.png"))
-        made.append("saddle.png")
-    if have("spiral_grid.csv"):
-        plot_spiral(read(os.path.join(src, "spiral_grid.csv")), os.path.join(dst, "spiral.png"))
-        made.append("spiral.png")
-    if have("linear_fit.csv"):
-        plot_linear(read(os.path.join(src, "linear_fit.csv")), os.path.join(dst, "linear_fit.png"))
-        made.append("linear_fit.png")
-    print("wrote " + ", ".join(os.path.join(dst, m) for m in made) if made else "nothing to plot")
+    written, failed = [], 0
+    for path in args.files:
+        out = os.path.join(args.out_dir, os.path.splitext(os.path.basename(path))[0] + ".png")
+        try:
+            if out in written:
+                raise Unplottable("another FILE already made %s" % out)
+            kind, rows = read(path)
+            try:
+                fig = PLOTTERS[kind](plt, rows)
+            except (KeyError, ValueError) as e:
+                raise Unplottable("malformed %s data (%s)" % (kind, e))
+            os.makedirs(args.out_dir, exist_ok=True)
+            fig.tight_layout()
+            fig.savefig(out, dpi=110)
+            plt.close(fig)
+        except (Unplottable, OSError) as e:
+            print("plot.py: %s: %s" % (path, e), file=sys.stderr)
+            failed += 1
+            continue
+        written.append(out)
+        print("wrote " + out)
+    if failed:
+        print("plot.py: " + ("nothing plotted" if not written else
+                             "%d of %d files not plotted" % (failed, len(args.files))),
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,7 @@
 // Fits y = a x^2 + b x + c to 200 noisy samples by least squares, once with
 // each optimizer, driving them the PyTorch way: register (parameter, gradient)
-// once, then zero_grad(), compute the gradient, step().
+// once, then zero_grad(), compute the gradient, step(). It takes no flags but
+// --help.
 #include <Eigen/Core>
 #include <Eigen/QR>
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "descend/descend.hpp"
 
 namespace {
@@ -35,9 +37,8 @@ struct Run {
   int steps;
 };
 
-}  // namespace
-
-int main() {
+// Fits with each optimizer; 0 when all come within 0.05 of the exact solution.
+int fit_all() {
   const Data data = make_data(200);
   // The exact least-squares solution, to judge the optimizers against.
   const Eigen::Vector3d best = data.features.colPivHouseholderQr().solve(data.y);
@@ -97,4 +98,12 @@ int main() {
   }
   std::printf("all optimizers recovered the coefficients\n");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Fits a quadratic by least squares with every optimizer, PyTorch's way.",
+               "quadratic"};
+  return example::run(app, argc, argv, fit_all);
 }

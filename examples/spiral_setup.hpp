@@ -1,75 +1,20 @@
-// What the spiral and compare examples share: command-line flags, the
-// optimizers with seed 000's presets, and the two-layer classifier.
+// What the spiral and compare examples share: the optimizers with the presets
+// of the NNFS book (Kinsley and Kukiela, "Neural Networks from Scratch in
+// Python", chapter 10), the flags that pick and change them, and the
+// two-layer classifier.
 #pragma once
 
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "descend/descend.hpp"
 #include "descend/nn.hpp"
 
 namespace example {
-
-// "--name value" pairs and bare "--flag"s; anything else is an error.
-class Flags {
- public:
-  Flags(int argc, char** argv, const std::vector<std::string>& switches) {
-    for (int i = 1; i < argc; ++i) {
-      const std::string arg = argv[i];
-      if (arg.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + arg + "'");
-      const std::string name = arg.substr(2);
-      bool is_switch = false;
-      for (const auto& s : switches) is_switch = is_switch || s == name;
-      if (is_switch) {
-        values_[name] = "1";
-      } else if (i + 1 < argc) {
-        values_[name] = argv[++i];
-      } else {
-        throw std::invalid_argument("--" + name + " needs a value");
-      }
-    }
-  }
-  bool has(const std::string& name) const { return values_.count(name) != 0; }
-  std::string text(const std::string& name, const std::string& fallback) {
-    used_[name] = true;
-    return has(name) ? values_.at(name) : fallback;
-  }
-  double number(const std::string& name, double fallback) {
-    used_[name] = true;
-    if (!has(name)) return fallback;
-    const std::string& s = values_.at(name);
-    std::size_t end = 0;
-    double value = 0;
-    try {
-      value = std::stod(s, &end);
-    } catch (const std::exception&) {
-      end = 0;
-    }
-    if (end == 0 || end != s.size())
-      throw std::invalid_argument("--" + name + " expects a number, got '" + s + "'");
-    return value;
-  }
-  long integer(const std::string& name, long fallback) {
-    const double value = number(name, static_cast<double>(fallback));
-    if (value != static_cast<double>(static_cast<long>(value)) || value < 0)
-      throw std::invalid_argument("--" + name + " expects a whole number >= 0, got '" +
-                                  values_.at(name) + "'");
-    return static_cast<long>(value);
-  }
-  // Call after reading every flag: names any flag nobody asked for.
-  void reject_unknown() const {
-    for (const auto& kv : values_)
-      if (!used_.count(kv.first)) throw std::invalid_argument("unknown flag --" + kv.first);
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-  mutable std::map<std::string, bool> used_;
-};
 
 // Hyper-parameters of every optimizer the examples offer, by flag name.
 struct Hyper {
@@ -82,8 +27,8 @@ struct Hyper {
 inline const std::vector<std::string> kOptimizers = {"sgd", "adagrad", "rmsprop", "adadelta",
                                                      "adam"};
 
-// Seed 000's runs (nnfs): eps 1e-7 throughout; "rho" is RMSProp's alpha.
-// Adadelta is not in seed 000: PyTorch's defaults.
+// The NNFS book's runs: eps 1e-7 throughout; "rho" is RMSProp's alpha.
+// Adadelta is not in the book: PyTorch's defaults.
 inline Hyper preset(const std::string& name) {
   Hyper h;
   h.optimizer = name;
@@ -104,26 +49,105 @@ inline Hyper preset(const std::string& name) {
   return h;
 }
 
-// --optimizer NAME (or --preset NAME) starts from NAME's preset; the other
-// flags override single values.
-inline Hyper hyper_from(Flags& flags) {
-  const std::string name = flags.text("optimizer", flags.text("preset", "adam"));
-  Hyper h = preset(name);
-  h.lr = flags.number("lr", h.lr);
-  h.decay = flags.number("decay", h.decay);
-  h.momentum = flags.number("momentum", h.momentum);
-  h.dampening = flags.number("dampening", h.dampening);
-  h.rho = flags.number("rho", h.rho);
-  h.beta1 = flags.number("beta1", h.beta1);
-  h.beta2 = flags.number("beta2", h.beta2);
-  h.eps = flags.number("eps", h.eps);
-  h.weight_decay = flags.number("weight-decay", h.weight_decay);
-  h.nesterov = flags.has("nesterov") || h.nesterov;
-  h.amsgrad = flags.has("amsgrad") || h.amsgrad;
-  flags.text("nesterov", "");
-  flags.text("amsgrad", "");
-  return h;
-}
+// --optimizer NAME starts from NAME's preset; each hyper-parameter flag then
+// overrides one value, and is rejected when NAME has no such parameter (a
+// --momentum given to Adam would otherwise be silently ignored).
+class HyperFlags {
+ public:
+  explicit HyperFlags(CLI::App& app) {
+    app.add_option("--optimizer", name_, "the optimizer, starting from its preset")
+        ->check(CLI::IsMember(kOptimizers))
+        ->capture_default_str();
+    number(app, "--lr", &Hyper::lr, {}, "base learning rate");
+    number(app, "--decay", &Hyper::decay, {}, "inverse-time decay: lr / (1 + decay (t - 1))");
+    number(app, "--momentum", &Hyper::momentum, {"sgd", "rmsprop"}, "momentum");
+    number(app, "--dampening", &Hyper::dampening, {"sgd"}, "momentum dampening");
+    toggle(app, "--nesterov", &Hyper::nesterov, {"sgd"}, "Nesterov momentum");
+    number(app, "--rho", &Hyper::rho, {"rmsprop", "adadelta"},
+           "squared-gradient average factor, RMSProp's alpha");
+    number(app, "--beta1", &Hyper::beta1, {"adam"}, "first-moment factor");
+    number(app, "--beta2", &Hyper::beta2, {"adam"}, "second-moment factor");
+    toggle(app, "--amsgrad", &Hyper::amsgrad, {"adam"}, "AMSGrad's running maximum");
+    number(app, "--eps", &Hyper::eps, {"adagrad", "rmsprop", "adadelta", "adam"},
+           "denominator term");
+    number(app, "--weight-decay", &Hyper::weight_decay, {}, "L2 penalty added to the gradient");
+    app.footer(presets());
+  }
+  HyperFlags(const HyperFlags&) = delete;  // CLI11 holds pointers into given_
+  HyperFlags& operator=(const HyperFlags&) = delete;
+
+  // The preset of --optimizer with the given flags on top; call after parsing.
+  Hyper resolve() const {
+    Hyper h = preset(name_);
+    for (const Flag& flag : flags_) {
+      if (flag.option->count() == 0) continue;
+      if (!applies(flag, name_))
+        throw CLI::ValidationError(flag.name + " does not apply to --optimizer " + name_ +
+                                   " (only to " + join(flag.optimizers) + ")");
+      if (flag.number) h.*flag.number = given_.*flag.number;
+      if (flag.toggle) h.*flag.toggle = given_.*flag.toggle;
+    }
+    return h;
+  }
+
+ private:
+  struct Flag {
+    std::string name;
+    CLI::Option* option;
+    std::vector<std::string> optimizers;  // those that have the parameter; empty: all
+    double Hyper::*number;
+    bool Hyper::*toggle;
+  };
+  static constexpr const char* kGroup = "Hyper-parameters (each overrides the preset's value)";
+
+  void number(CLI::App& app, const std::string& name, double Hyper::*field,
+              std::vector<std::string> optimizers, const std::string& help) {
+    CLI::Option* option = add_number(app, name, given_.*field, help + applies_to(optimizers));
+    option->default_str("")->group(kGroup);
+    flags_.push_back({name, option, std::move(optimizers), field, nullptr});
+  }
+  void toggle(CLI::App& app, const std::string& name, bool Hyper::*field,
+              std::vector<std::string> optimizers, const std::string& help) {
+    CLI::Option* option = app.add_flag(name, given_.*field, help + applies_to(optimizers));
+    option->group(kGroup);
+    flags_.push_back({name, option, std::move(optimizers), nullptr, field});
+  }
+  static bool applies(const Flag& flag, const std::string& optimizer) {
+    return flag.optimizers.empty() || contains(flag.optimizers, optimizer);
+  }
+  // Every preset's values, from preset() itself, for --help.
+  std::string presets() const {
+    std::string out = "Presets (the NNFS book's; Adadelta's are PyTorch's defaults):";
+    for (const std::string& name : kOptimizers) {
+      const Hyper h = preset(name);
+      out += "\n  " + name + ":";
+      for (const Flag& flag : flags_) {
+        if (!applies(flag, name)) continue;
+        if (flag.number) out += " " + flag.name + " " + exact(h.*flag.number);
+        if (flag.toggle && h.*flag.toggle) out += " " + flag.name;
+      }
+    }
+    return out;
+  }
+  static bool contains(const std::vector<std::string>& list, const std::string& item) {
+    for (const auto& x : list)
+      if (x == item) return true;
+    return false;
+  }
+  static std::string join(const std::vector<std::string>& list) {
+    std::string out;
+    for (std::size_t i = 0; i < list.size(); ++i)
+      out += (i == 0 ? "" : i + 1 == list.size() ? " and " : ", ") + list[i];
+    return out;
+  }
+  static std::string applies_to(const std::vector<std::string>& optimizers) {
+    return optimizers.empty() ? "" : " (" + join(optimizers) + ")";
+  }
+
+  std::string name_ = "adam";
+  Hyper given_;
+  std::vector<Flag> flags_;
+};
 
 template <class Scalar>
 std::unique_ptr<descend::Optimizer<Scalar>> make_optimizer(const Hyper& h) {
@@ -156,7 +180,7 @@ std::unique_ptr<descend::Optimizer<Scalar>> make_optimizer(const Hyper& h) {
 }
 
 // Dense(2, hidden) - ReLU - Dense(hidden, classes) - softmax + cross-entropy,
-// trained full batch, as in seed 000.
+// trained full batch, as in the NNFS book.
 template <class Scalar>
 class SpiralNet {
  public:

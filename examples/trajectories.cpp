@@ -1,13 +1,13 @@
-// The NNDL book's optimizer trajectories (design note 003) on two 2-D functions,
-// with the book's hyper-parameters and conventions (eps = 1e-7 inside the
-// square root, the learning rate inside the momentum):
+// The Paddle NNDL book's optimizer trajectories (the PaddlePaddle practice
+// companion of Qiu Xipeng's "Neural Networks and Deep Learning") on two 2-D
+// functions, with the book's hyper-parameters and conventions (eps = 1e-7
+// inside the square root, the learning rate inside the momentum):
 //   sphere  f = 0.2 x0^2 + 2 x1^2   (w^T x^2, w = (0.2, 2)) from (3, 4)
 //   saddle  f = x0^2 + x1^2 + x1^3 + x0 x1                  from (2, 3), 150 steps
-// Writes DIR/sphere.csv and DIR/saddle.csv with columns optimizer,step,x0,x1,f
-// (step 0 is the start). A trajectory stops at its first non-finite value and
-// is reported as diverged.
-//
-//   trajectories [--out-dir DIR]
+// Writes DIR/sphere.csv and DIR/saddle.csv with columns
+// problem,optimizer,step,x0,x1,f (step 0 is the start). A trajectory stops at
+// its first non-finite value and is reported as diverged. `trajectories
+// --help` lists the flags.
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "descend/descend.hpp"
 
 namespace {
@@ -65,15 +66,16 @@ std::unique_ptr<descend::Optimizer<double>> adam(double lr, double beta1, double
 }
 
 void trace(const Problem& problem, std::vector<Run> runs, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error("cannot write " + path);
-  out << "optimizer,step,x0,x1,f\n";
-  out.precision(17);
+  std::ofstream out = example::open_csv(path, "problem,optimizer,step,x0,x1,f");
+  const auto row = [&](const Run& run, int step, const Point& x, double f) {
+    out << problem.name << ',' << run.optimizer << ',' << step << ',' << example::exact(x(0)) << ','
+        << example::exact(x(1)) << ',' << example::exact(f) << '\n';
+  };
   std::printf("%s (start (%g, %g), f = %g)\n", problem.name.c_str(), problem.start(0),
               problem.start(1), problem.f(problem.start));
   for (Run& run : runs) {
     Point x = problem.start;
-    out << run.optimizer << ",0," << x(0) << ',' << x(1) << ',' << problem.f(x) << '\n';
+    row(run, 0, x, problem.f(x));
     int diverged_at = 0;
     for (int step = 1; step <= run.steps; ++step) {
       run.make->update(x, problem.grad(x));
@@ -82,7 +84,7 @@ void trace(const Problem& problem, std::vector<Run> runs, const std::string& pat
         diverged_at = step;
         break;
       }
-      out << run.optimizer << ',' << step << ',' << x(0) << ',' << x(1) << ',' << f << '\n';
+      row(run, step, x, f);
     }
     if (diverged_at)
       std::printf("  %-9s diverged at step %d\n", run.optimizer.c_str(), diverged_at);
@@ -90,22 +92,11 @@ void trace(const Problem& problem, std::vector<Run> runs, const std::string& pat
       std::printf("  %-9s %3d steps  x = (%10.4g, %10.4g)  f = %.6g\n", run.optimizer.c_str(),
                   run.steps, x(0), x(1), problem.f(x));
   }
+  example::close_csv(out, path);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-  std::string dir = ".";
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--out-dir" && i + 1 < argc) {
-      dir = argv[++i];
-    } else {
-      std::fprintf(stderr, "trajectories: unknown argument '%s' (use --out-dir DIR)\n",
-                   arg.c_str());
-      return 2;
-    }
-  }
+// The book's two problems, each with its five runs.
+int trace_book_runs(const std::string& dir) {
   const Problem sphere{"sphere", Point(3, 4),
                        [](const Point& x) { return 0.2 * x(0) * x(0) + 2 * x(1) * x(1); },
                        [](const Point& x) { return Point(0.4 * x(0), 4 * x(1)); }};
@@ -130,7 +121,16 @@ int main(int argc, char** argv) try {
   saddle_runs.push_back({"adam", adam(0.1, 0.9, 0.99), 150});
   trace(saddle, std::move(saddle_runs), dir + "/saddle.csv");
   return 0;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "trajectories: %s\n", e.what());
-  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Traces the Paddle NNDL book's optimizers on a sphere and a saddle.",
+               "trajectories"};
+  std::string dir = ".";
+  app.add_option("--out-dir", dir, "write sphere.csv and saddle.csv into DIR")
+      ->type_name("DIR")
+      ->capture_default_str();
+  return example::run(app, argc, argv, [&] { return trace_book_runs(dir); });
 }

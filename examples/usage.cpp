@@ -1,9 +1,13 @@
-// The README's usage snippet, compiled so that it stays true.
+// The README's usage snippet, compiled so that it stays true. It takes no
+// flags but --help.
 #include <cstdio>
 
+#include "cli.hpp"
 #include "descend/descend.hpp"
 
-int main() {
+namespace {
+
+void snippet() {
   Eigen::MatrixXf W = Eigen::MatrixXf::Random(64, 2), dW(64, 2);
   Eigen::RowVectorXf b = Eigen::RowVectorXf::Zero(64), db(64);
 
@@ -25,5 +29,14 @@ int main() {
   sgd.step();  // update every registered parameter
 
   std::printf("b(0) = %.6f after one Adam and one SGD step\n", b(0));
-  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"The README's usage snippet: one Adam and one SGD step.", "usage"};
+  return example::run(app, argc, argv, [] {
+    snippet();
+    return 0;
+  });
 }
