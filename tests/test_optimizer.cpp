@@ -33,10 +33,10 @@ TEST_CASE("state is created on a parameter's first update and found again by its
   Eigen::MatrixXd w = Eigen::MatrixXd::Ones(3, 2);
   CHECK_FALSE(opt.has_state(w));
   CHECK(opt.step_count(w) == 0);
-  opt.update(w, w);
+  opt.update(w, 1.0 * w);
   CHECK(opt.has_state(w));
   CHECK(opt.step_count(w) == 1);
-  opt.update(w, w);
+  opt.update(w, 1.0 * w);
   CHECK(opt.step_count(w) == 2);
   CHECK(opt.num_states() == 1);
 }
@@ -78,13 +78,13 @@ TEST_CASE("a Map over a Matrix's memory is that Matrix's parameter", "[state][id
 TEST_CASE("a moved dynamic Matrix keeps its state, a copy does not", "[state][identity]") {
   Adam<double> opt;
   Eigen::MatrixXd w = Eigen::MatrixXd::Ones(2, 2);
-  opt.update(w, w);
+  opt.update(w, 1.0 * w);
   Eigen::MatrixXd moved = std::move(w);
   CHECK(opt.step_count(moved) == 1);
   Eigen::MatrixXd copy = moved;
   CHECK(opt.step_count(copy) == 0);
   Eigen::Matrix2d fixed = Eigen::Matrix2d::Ones();
-  opt.update(fixed, fixed);
+  opt.update(fixed, 1.0 * fixed);
   Eigen::Matrix2d fixed_copy = std::move(fixed);  // lives inline: a new address
   CHECK(opt.step_count(fixed_copy) == 0);
 }
@@ -92,7 +92,7 @@ TEST_CASE("a moved dynamic Matrix keeps its state, a copy does not", "[state][id
 TEST_CASE("a gradient of another shape throws ShapeError and changes nothing", "[errors]") {
   Adam<double> opt;
   Eigen::MatrixXd w = Eigen::MatrixXd::Ones(3, 2);
-  opt.update(w, w);
+  opt.update(w, 1.0 * w);
   const Eigen::MatrixXd before = w;
   const Eigen::ArrayXd m_before = opt.state(w, "exp_avg");
   CHECK_THROWS_AS(opt.update(w, Eigen::MatrixXd::Ones(2, 3)), ShapeError);
@@ -130,10 +130,10 @@ TEST_CASE("forget drops one parameter's state and reset drops all", "[state]") {
   Adam<double> opt;
   Eigen::VectorXd a = Eigen::VectorXd::Ones(3), b = Eigen::VectorXd::Ones(5),
                   c = Eigen::VectorXd::Ones(2);
-  opt.update(a, a);
-  opt.update(b, b);
-  opt.update(c, c);
-  opt.update(c, c);
+  opt.update(a, 1.0 * a);
+  opt.update(b, 1.0 * b);
+  opt.update(c, 1.0 * c);
+  opt.update(c, 1.0 * c);
   CHECK(opt.forget(a));
   CHECK_FALSE(opt.forget(a));
   CHECK_FALSE(opt.has_state(a));

@@ -36,10 +36,10 @@ class Adadelta : public Optimizer<Scalar> {
  public:
   explicit Adadelta(const AdadeltaOptions& options = {})
       : Optimizer<Scalar>("descend::Adadelta", options.lr, options.decay), options_(options) {
-    const detail::Check check{this->who_};
+    const detail::Check& check = this->check_;
     check.in_range("rho", options.rho, 0, 1, false);
-    check.positive("eps", options.eps);
-    check.finite_non_negative("weight_decay", options.weight_decay);
+    check.template positive_representable<Scalar>("eps", options.eps);
+    check.template representable<Scalar>("weight_decay", options.weight_decay);
   }
 
   const AdadeltaOptions& options() const { return options_; }

@@ -34,11 +34,11 @@ class Adagrad : public Optimizer<Scalar> {
  public:
   explicit Adagrad(const AdagradOptions& options = {})
       : Optimizer<Scalar>("descend::Adagrad", options.lr, options.decay), options_(options) {
-    const detail::Check check{this->who_};
+    const detail::Check& check = this->check_;
     check.finite_non_negative("lr_decay", options.lr_decay);
-    check.finite_non_negative("weight_decay", options.weight_decay);
-    check.finite_non_negative("initial_accumulator_value", options.initial_accumulator_value);
-    check.positive("eps", options.eps);
+    check.template representable<Scalar>("weight_decay", options.weight_decay);
+    check.template representable<Scalar>("initial_accumulator_value", options.initial_accumulator_value);
+    check.template positive_representable<Scalar>("eps", options.eps);
   }
 
   const AdagradOptions& options() const { return options_; }

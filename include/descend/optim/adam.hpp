@@ -59,11 +59,11 @@ class Adam : public Optimizer<Scalar> {
  protected:
   Adam(const char* who, const AdamOptions& options)
       : Optimizer<Scalar>(who, options.lr, options.decay), options_(options) {
-    const detail::Check check{this->who_};
+    const detail::Check& check = this->check_;
     check.in_range("beta1", options.beta1, 0, 1, true);
     check.in_range("beta2", options.beta2, 0, 1, true);
-    check.positive("eps", options.eps);
-    check.finite_non_negative("weight_decay", options.weight_decay);
+    check.template positive_representable<Scalar>("eps", options.eps);
+    check.template representable<Scalar>("weight_decay", options.weight_decay);
   }
 
   using typename Optimizer<Scalar>::Work;

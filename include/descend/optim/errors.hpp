@@ -53,6 +53,13 @@ std::string concat(const Parts&... parts) {
   return out;
 }
 
+template <class Scalar>
+const char* scalar_name() {
+  if (std::is_same<Scalar, float>::value) return "float";
+  if (std::is_same<Scalar, double>::value) return "double";
+  return "long double";
+}
+
 // Every hyper-parameter check is written so that NaN fails it. None is on a
 // hot path, so none is inlined into the constructors that call them.
 #if defined(__GNUC__)
@@ -83,6 +90,27 @@ struct Check {
     at_least(name, value, 0.0);
     if (std::isinf(value))
       throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be finite"));
+  }
+  // A finite value >= 0 that stays finite once rounded to Scalar (an lr of
+  // 1e39 is a double but infinite as a float).
+  template <class Scalar>
+  DESCEND_COLD void representable(const char* name, double value) const {
+    finite_non_negative(name, value);
+    if (!std::isfinite(static_cast<Scalar>(value)))
+      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " overflows ",
+                                         scalar_name<Scalar>(), " (the optimizer's Scalar)"));
+  }
+  // A positive finite value that stays positive and finite once rounded to
+  // Scalar (an eps of 1e-50 is a double but 0 as a float, and would make a
+  // zero gradient's step 0 / 0).
+  template <class Scalar>
+  DESCEND_COLD void positive_representable(const char* name, double value) const {
+    positive(name, value);
+    const Scalar rounded = static_cast<Scalar>(value);
+    if (!(rounded > 0) || !std::isfinite(rounded))
+      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " is ",
+                                         rounded > 0 ? "infinite" : "zero", " as ",
+                                         scalar_name<Scalar>(), " (the optimizer's Scalar)"));
   }
   DESCEND_COLD void that(bool ok, const std::string& message) const {
     if (!ok) throw std::invalid_argument(concat(who, ": ", message));

@@ -17,9 +17,7 @@
 //  - freeing a parameter does not free its state; memory that is reused for a
 //    new parameter of the same shape inherits it. Call forget() before freeing,
 //    or reset(), or use registration (below).
-// A Matrix or Array registered with add() is followed as an object: its
-// address and shape are read again at every step(), so its state follows it
-// when it is moved or reallocated, and a resize throws ShapeError.
+// Registered parameters (add(), step(), zero_grad()) are described at add().
 #pragma once
 
 #include <Eigen/Core>
@@ -31,10 +29,29 @@
 #include <utility>
 #include <vector>
 
+#include "descend/optim/detail/overlap.hpp"
 #include "descend/optim/detail/view.hpp"
 #include "descend/optim/errors.hpp"
 
 namespace descend {
+
+// What update() and add() accept, decided at compile time so that a misuse
+// reads as descend's own message, first (see Optimizer::check_param).
+namespace detail {
+template <class D, bool = is_eigen_dense<D>()>
+struct EigenTraits {
+  using Scalar = void;
+  static constexpr bool writable = false, has_memory = false, owns_memory = false;
+};
+template <class D>
+struct EigenTraits<D, true> {
+  using Scalar = typename D::Scalar;
+  static constexpr bool writable = (D::Flags & Eigen::LvalueBit) != 0;
+  static constexpr bool has_memory = (D::Flags & Eigen::DirectAccessBit) != 0;
+  // A Matrix or Array holds its coefficients; a Map, Ref or Block views others'.
+  static constexpr bool owns_memory = std::is_base_of<Eigen::PlainObjectBase<D>, D>::value;
+};
+}  // namespace detail
 
 template <class Scalar>
 class Optimizer {
@@ -46,54 +63,44 @@ class Optimizer {
   using StateMap = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
 
   virtual ~Optimizer() = default;
+  // An optimizer refers to the objects registered with it and keys its state
+  // by their memory: a copy would update the same weights a second time.
+  // Move it instead (or build a second one).
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
 
   // Updates one parameter in place from its gradient. `param` is any writable
-  // direct-access Eigen object (Matrix, Array, Map, Ref, Block); `grad` is any
-  // Eigen expression of the same shape. Throws ShapeError, leaving parameter
-  // and state unchanged, when the shapes differ or the parameter's shape
-  // changed since its state was created. An empty parameter is a no-op.
+  // Eigen object with memory (Matrix, Array, Map, Ref, Block); `grad` is any
+  // Eigen expression of the same shape and Scalar. Throws ShapeError when the
+  // shapes differ or the parameter's shape changed since its state was
+  // created, and std::invalid_argument when the gradient shares memory with
+  // the parameter or its state, or the parameter is registered (step()
+  // updates it); parameter and state are then unchanged. An empty parameter
+  // is a no-op.
   template <class Param, class Grad>
-  void update(Param&& param, const Eigen::DenseBase<Grad>& grad) {
-    check_param_type<Param>();
-    check_grad_type<Grad>();
-    check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
-    if (param.size() == 0) return;
-    // Built in place and never copied whole: see Source::read.
-    Work work;
-    work.param = detail::view_of(param);
-    Slot* slot = find(work.param.data);
-    if (slot) {
-      check_layout(*slot, work.param);
-      evaluate_gradient(*slot, grad.derived());
-    } else {
-      Slot fresh = make_slot(work.param);
-      evaluate_gradient(fresh, grad.derived());
-      slot = &insert(std::move(fresh));
-    }
-    work.grad = gradient_view(*slot, grad.derived());
-    work.state = slot->buffers.data();
-    work.step = ++slot->step;
-    work.lr = decayed_lr(work.step);
-    current_lr_ = apply(&work, 1);
+  void update(Param&& param, const Grad& grad) {
+    constexpr bool ok = check_param<Param>(Call::update) && check_grad<Grad>(Call::update);
+    if constexpr (ok) update_checked(param, grad.derived());
   }
 
-  // Registers a (parameter, gradient) pair for step() and zero_grad(). Both
-  // must stay alive while registered. A Matrix or Array passed by name is
-  // followed as an object (see the file comment); a Map, Ref or Block is
-  // captured as the memory it views now.
+  // Registers a (parameter, gradient) pair for step() and zero_grad(), with
+  // the pair's state, which step() creates on its first update. Both must be
+  // named objects that stay alive while registered.
+  //  - A Matrix or Array is followed as an object: its memory and shape are
+  //    read again at every step(), so its state follows it when it is moved
+  //    from, swapped or reallocated with the same shape. A resize throws
+  //    ShapeError at step(): forget(it) drops the old state.
+  //  - A Map, Ref or Block is captured as the memory it views now.
+  //  - An object that is itself moved to another address (an element of a
+  //    std::vector that reallocates) cannot be seen: descend would read the
+  //    object where it was. Reserve the vector first, or register Maps.
+  // No two registered parameters or gradients may share a coefficient, and a
+  // gradient may not be its parameter: add() throws std::invalid_argument
+  // naming both, and step() throws if moves made them overlap.
   template <class Param, class Grad>
   void add(Param&& param, Grad&& grad) {
-    check_param_type<Param>();
-    check_param_type<Grad>();
-    check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
-    for (const Registration& r : registered_) {
-      if (r.param.get().data == param.data() && param.size() != 0)
-        throw std::invalid_argument(
-            detail::concat(who_, ": parameter at ", param.data(), " is already registered"));
-    }
-    work_.reserve(registered_.size() + 1);  // step() never allocates
-    registered_.push_back(Registration{source_of(std::forward<Param>(param)),
-                                       source_of(std::forward<Grad>(grad)), kNone});
+    constexpr bool ok = check_param<Param>(Call::add) && check_registered_grad<Grad>();
+    if constexpr (ok) add_checked(std::forward<Param>(param), std::forward<Grad>(grad));
   }
 
   // Updates every registered parameter from its gradient. Every pair is
@@ -103,9 +110,9 @@ class Optimizer {
   void step() {
     work_.resize(registered_.size());  // within the capacity add() reserved
     // One pass reads and checks every pair and, for those with state, counts
-    // the step and fills in the work. `settled`: every pair is non-empty and
-    // has state at its parameter's current address, as from the second step
-    // on, so that work_ is ready.
+    // the step and fills in the work. `settled`: no parameter or gradient
+    // moved and every pair has state, as from the second step on, so that
+    // work_ is ready.
     bool settled = true;
     std::size_t i = 0;
     try {
@@ -116,10 +123,10 @@ class Optimizer {
         r.grad.read(w.grad);
         const detail::View<Scalar>& p = w.param;
         check_same_shape(p.rows, p.cols, w.grad.rows, w.grad.cols, i);
+        settled = settled && w.grad.data == r.grad_data && p.data == r.param_data;
         if (r.slot != kNone) {
           Slot& s = slots_[r.slot];
           check_layout(s, p, i);
-          settled = settled && s.key == p.data;
           w.state = s.buffers.data();
           w.step = ++s.step;  // undone below if anything throws
           w.lr = decayed_lr(w.step);
@@ -136,19 +143,8 @@ class Optimizer {
       if (!work_.empty()) current_lr_ = apply(work_.data(), work_.size());
       return;
     }
-    // State to create or to move: nothing has changed but the step counts.
     uncount_steps(registered_.size());
-    for (i = 0; i < registered_.size(); ++i) {
-      Registration& r = registered_[i];
-      const detail::View<Scalar>& p = work_[i].param;
-      if (p.size() == 0) continue;
-      if (r.slot == kNone) {
-        const Slot* s = find(p.data);
-        r.slot = s ? index_of(*s) : index_of(insert(make_slot(p)));
-      } else if (slots_[r.slot].key != p.data) {
-        rekey(r, p.data);  // a registered Matrix that moved or was reallocated
-      }
-    }
+    settle();
     std::size_t count = 0;  // the non-empty ones, in order
     for (i = 0; i < registered_.size(); ++i) {
       if (work_[i].param.size() == 0) continue;
@@ -176,15 +172,15 @@ class Optimizer {
   // The base learning rate, before decay. set_lr takes effect at the next update.
   double lr() const { return lr_; }
   void set_lr(double lr) {
-    detail::Check{who_}.finite_non_negative("lr", lr);
+    check_.template representable<Scalar>("lr", lr);
     lr_ = lr;
   }
   // The learning rate the most recent update applied, after inverse-time
   // decay (and AdaGrad's lr_decay); lr() before the first update.
   double current_lr() const { return current_lr_; }
 
-  // State inspection. The state of a parameter is found by its address and
-  // checked against its shape, as in update().
+  // State inspection. A registered Matrix or Array is found as the object it
+  // is; anything else by its memory, checked against its shape as in update().
   template <class Param>
   bool has_state(const Eigen::DenseBase<Param>& param) const {
     return lookup(param.derived()) != nullptr;
@@ -211,9 +207,16 @@ class Optimizer {
   virtual std::vector<std::string> buffer_names() const = 0;
 
   // Drops one parameter's state; its next update starts afresh. Returns
-  // whether there was any. A registered parameter stays registered.
+  // whether there was any. A registered parameter stays registered, and is
+  // found as the object it is even after a resize changed its memory.
   template <class Param>
   bool forget(const Eigen::DenseBase<Param>& param) {
+    const std::size_t reg = registration_of(param.derived());
+    if (reg != kNone) {
+      if (registered_[reg].slot == kNone) return false;
+      erase_slot(registered_[reg].slot);
+      return true;
+    }
     const auto it = index_.find(static_cast<const void*>(param.derived().data()));
     if (it == index_.end()) return false;
     erase_slot(it->second);
@@ -231,16 +234,15 @@ class Optimizer {
   std::size_t num_states() const { return slots_.size(); }
 
  protected:
-  Optimizer(const char* who, double lr, double decay) : who_(who) {
-    const detail::Check check{who};
-    check.finite_non_negative("lr", lr);
-    check.finite_non_negative("decay", decay);
+  Optimizer(const char* who, double lr, double decay) : who_(who), check_{who} {
+    check_.template representable<Scalar>("lr", lr);
+    check_.finite_non_negative("decay", decay);
     lr_ = lr;
     decay_ = decay;
     current_lr_ = lr;
   }
-  Optimizer(const Optimizer&) = default;
-  Optimizer& operator=(const Optimizer&) = default;
+  Optimizer(Optimizer&&) = default;
+  Optimizer& operator=(Optimizer&&) = default;
 
   // Called once on a new parameter's state buffers (n elements each,
   // buffer_names().size() buffers back to back), which start at zero; an
@@ -262,6 +264,7 @@ class Optimizer {
   virtual double apply(const Work* work, std::size_t count) = 0;
 
   const char* who_;
+  detail::Check check_;
 
  private:
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
@@ -273,10 +276,10 @@ class Optimizer {
     detail::View<Scalar> layout;  // shape and strides at creation
     std::int64_t step = 0;
     // Back to back; the first starts aligned as Eigen aligns its own arrays
-    // (64 bytes with AVX-512), which took a step over 1000 x 64 floats from
-    // 1.8x to 1.65x its raw loop with -march=native.
+    // (64 bytes with AVX-512).
     Eigen::Array<Scalar, Eigen::Dynamic, 1> buffers;
     Index size = 0;
+    std::size_t owner = kNone;  // the registration whose state this is, if any
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> grad_scratch;  // expression gradients
   };
 
@@ -312,15 +315,170 @@ class Optimizer {
   struct Registration {
     Source param;
     Source grad;
-    std::size_t slot;
+    std::size_t slot;  // its state in slots_, or kNone before its first step
+    // Where parameter and gradient were at the last step (or at add()): when
+    // neither moved, the memory checks made then still hold.
+    const Scalar* param_data;
+    const Scalar* grad_data;
   };
+
+  // The public entry points' compile-time checks, in the order a reader
+  // would look for the mistake. Each failed check is one static_assert whose
+  // message is descend's; the body is not instantiated then.
+  enum class Call { update, add };
+
+  template <class Param>
+  static constexpr bool check_param(Call) {
+    using P = std::remove_reference_t<Param>;
+    using D = std::remove_cv_t<P>;
+    using T = detail::EigenTraits<D>;
+    constexpr bool eigen = detail::is_eigen_dense<D>();
+    static_assert(eigen,
+                  "descend: the parameter must be an Eigen dense object "
+                  "(Matrix, Array, Map, Ref, Block)");
+    constexpr bool scalar = !eigen || std::is_same<typename T::Scalar, Scalar>::value;
+    static_assert(scalar,
+                  "descend: the parameter's Scalar type must be the optimizer's "
+                  "(descend::Adam<float> updates float parameters)");
+    constexpr bool temporary = T::owns_memory && !std::is_lvalue_reference<Param>::value;
+    static_assert(!temporary,
+                  "descend: the parameter is a temporary Matrix or Array (returned by value?): "
+                  "the update would be lost with it; pass the object that holds the weights");
+    constexpr bool is_const = std::is_const<P>::value;
+    static_assert(!is_const,
+                  "descend: the parameter is const: it is updated in place and must be writable");
+    constexpr bool memory = !eigen || T::has_memory;
+    static_assert(memory,
+                  "descend: the parameter is an expression without memory of its own "
+                  "(such as w.array() * 2 or w.reverse()): update the object it is computed from");
+    constexpr bool writable = !eigen || !memory || T::writable;
+    static_assert(writable,
+                  "descend: the parameter is read-only (a Map or Ref of const): "
+                  "it is updated in place and must be writable");
+    return eigen && scalar && !temporary && !is_const && memory && writable;
+  }
+
+  template <class Grad>
+  static constexpr bool check_grad(Call) {
+    using D = std::remove_cv_t<std::remove_reference_t<Grad>>;
+    constexpr bool eigen = detail::is_eigen_dense<D>();
+    static_assert(eigen, "descend: the gradient must be an Eigen dense expression");
+    constexpr bool scalar =
+        !eigen || std::is_same<typename detail::EigenTraits<D>::Scalar, Scalar>::value;
+    static_assert(scalar,
+                  "descend: the gradient's Scalar type must be the optimizer's; "
+                  "use grad.template cast<Scalar>()");
+    return eigen && scalar;
+  }
+
+  // A registered gradient is read at every step() and written by zero_grad().
+  template <class Grad>
+  static constexpr bool check_registered_grad() {
+    using G = std::remove_reference_t<Grad>;
+    using D = std::remove_cv_t<G>;
+    using T = detail::EigenTraits<D>;
+    constexpr bool eigen = detail::is_eigen_dense<D>();
+    static_assert(eigen, "descend: add(param, grad): the gradient must be an Eigen dense object");
+    constexpr bool scalar = !eigen || std::is_same<typename T::Scalar, Scalar>::value;
+    static_assert(scalar,
+                  "descend: add(param, grad): the gradient's Scalar type must be the optimizer's");
+    constexpr bool temporary = T::owns_memory && !std::is_lvalue_reference<Grad>::value;
+    static_assert(!temporary,
+                  "descend: add(param, grad): the gradient is a temporary Matrix or Array: "
+                  "step() would read it after it is gone; register the object you write "
+                  "gradients into");
+    constexpr bool memory = !eigen || T::has_memory;
+    static_assert(memory,
+                  "descend: add(param, grad): the gradient is an expression without memory "
+                  "(such as 2 * w): step() reads the registered gradient at every step; "
+                  "register the object you write gradients into");
+    constexpr bool writable = !eigen || !memory || (T::writable && !std::is_const<G>::value);
+    static_assert(writable,
+                  "descend: add(param, grad): the gradient is const, but zero_grad() writes it");
+    return eigen && scalar && !temporary && memory && writable;
+  }
+
+  template <class Param, class Grad>
+  void update_checked(Param& param, const Grad& grad) {
+    check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
+    if (param.size() == 0) return;
+    // Built in place and never copied whole: see Source::read.
+    Work work;
+    work.param = detail::view_of(param);
+    if constexpr (detail::has_direct_access<Grad>()) {
+      check_grad_apart(work.param, detail::view_of(grad));
+    }
+    Slot* slot = find(work.param.data);
+    if (slot) {
+      check_not_registered(*slot);
+      check_layout(*slot, work.param);
+      if constexpr (detail::has_direct_access<Grad>()) {
+        check_grad_not_state(*slot, detail::view_of(grad));
+      }
+      evaluate_gradient(*slot, grad);
+    } else {
+      Slot fresh = make_slot(work.param);
+      evaluate_gradient(fresh, grad);
+      slot = &insert(std::move(fresh));
+    }
+    work.grad = gradient_view(*slot, grad);
+    work.state = slot->buffers.data();
+    work.step = ++slot->step;
+    work.lr = decayed_lr(work.step);
+    current_lr_ = apply(&work, 1);
+  }
+
+  template <class Param, class Grad>
+  void add_checked(Param&& param, Grad&& grad) {
+    check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
+    const detail::View<Scalar> p = detail::view_of(param);
+    const detail::View<Scalar> g = detail::view_of(grad);
+    const std::size_t id = registered_.size();
+    const void* object = owning_object(param);
+    if (object != nullptr && objects_.count(object) != 0)
+      throw std::invalid_argument(detail::concat(who_, ": this parameter is already registered (#",
+                                                 objects_.at(object), ")"));
+    check_grad_apart(p, as_const(g));
+    check_apart(as_const(p), "parameter", id);
+    check_apart(as_const(g), "gradient", id);
+    // Everything that allocates, before anything changes.
+    registered_.reserve(id + 1);
+    work_.reserve(id + 1);  // step() never allocates
+    if (object != nullptr) objects_.reserve(objects_.size() + 1);
+    registered_.push_back(Registration{source_of(std::forward<Param>(param)),
+                                       source_of(std::forward<Grad>(grad)), kNone, p.data, g.data});
+    try {
+      views_.insert(as_const(p), id);
+      views_.insert(as_const(g), id);
+      if (object != nullptr) objects_.emplace(object, id);
+    } catch (...) {
+      registered_.pop_back();
+      rebuild_views();  // best effort: add() allocates, and the set may be half built
+      throw;
+    }
+  }
+
+  // The address of the registered Matrix or Array x, or nullptr for a view.
+  template <class X>
+  static const void* owning_object(const X& x) {
+    using D = std::remove_cv_t<std::remove_reference_t<X>>;
+    if constexpr (detail::EigenTraits<D>::owns_memory) return &x;
+    return nullptr;
+  }
+
+  template <class X>
+  std::size_t registration_of(const X& x) const {
+    const void* object = owning_object(x);
+    if (object == nullptr) return kNone;
+    const auto it = objects_.find(object);
+    return it == objects_.end() ? kNone : it->second;
+  }
 
   template <class X>
   static Source source_of(X&& x) {
     using D = std::remove_cv_t<std::remove_reference_t<X>>;
     Source s;
-    if constexpr (std::is_lvalue_reference<X>::value &&
-                  std::is_base_of<Eigen::PlainObjectBase<D>, D>::value) {
+    if constexpr (std::is_lvalue_reference<X>::value && detail::EigenTraits<D>::owns_memory) {
       s.object = &x;
       s.read_object = [](void* o, detail::View<Scalar>& v) {
         v = detail::view_of(*static_cast<D*>(o));
@@ -332,28 +490,6 @@ class Optimizer {
       s.fixed = detail::view_of(x);
     }
     return s;
-  }
-
-  template <class Param>
-  static void check_param_type() {
-    using P = std::remove_reference_t<Param>;
-    using D = std::remove_cv_t<P>;
-    static_assert(detail::is_eigen_dense<D>(),
-                  "descend: parameters and registered gradients must be Eigen dense objects");
-    static_assert(std::is_same<typename D::Scalar, Scalar>::value,
-                  "descend: the parameter's Scalar type must be the optimizer's");
-    static_assert(!std::is_const<P>::value && (D::Flags & Eigen::LvalueBit) != 0,
-                  "descend: parameters are updated in place and must be writable");
-    static_assert(detail::has_direct_access<D>(),
-                  "descend: parameters must expose their memory (Matrix, Array, Map, Ref, "
-                  "Block); update the object an expression such as .reverse() views instead");
-  }
-
-  template <class Grad>
-  static void check_grad_type() {
-    static_assert(std::is_same<typename Grad::Scalar, Scalar>::value,
-                  "descend: the gradient's Scalar type must be the optimizer's; "
-                  "use .template cast<Scalar>()");
   }
 
   // `registration` names the registered pair in messages; kNone for update().
@@ -383,6 +519,111 @@ class Optimizer {
         "); it was resized or viewed differently. Call forget() on it to start afresh"));
   }
 
+  // A gradient that shares memory with its parameter would be read after
+  // some of it was updated.
+  void check_grad_apart(const detail::View<Scalar>& p, const detail::View<const Scalar>& g,
+                        std::size_t registration = kNone) const {
+    if (detail::share_coefficients(p, g))
+      throw std::invalid_argument(detail::concat(
+          who_, ": ", where(registration), "the gradient at ", static_cast<const void*>(g.data),
+          " shares memory with its parameter at ", static_cast<const void*>(p.data),
+          "; pass a gradient of its own"));
+  }
+
+  void check_grad_not_state(const Slot& s, const detail::View<const Scalar>& g) const {
+    const detail::View<const Scalar> buffers{s.buffers.data(), s.buffers.size(), 1, 1, 0};
+    if (detail::share_coefficients(buffers, g))
+      throw std::invalid_argument(detail::concat(
+          who_, ": the gradient at ", static_cast<const void*>(g.data),
+          " is the parameter's own optimizer state (from state()); copy it first"));
+  }
+
+  void check_not_registered(const Slot& s) const {
+    if (s.owner != kNone)
+      throw std::invalid_argument(detail::concat(
+          who_, ": parameter at ", s.key, " is registered (#", s.owner,
+          "): step() updates it, and update() as well would count its step twice"));
+  }
+
+  // Throws if v shares a coefficient with a registered parameter or gradient.
+  void check_apart(const detail::View<const Scalar>& v, const char* what, std::size_t id) const {
+    const std::size_t other = views_.overlapping(v);
+    if (other == kNone) return;
+    throw std::invalid_argument(detail::concat(
+        who_, ": ", where(id), "its ", what, " at ", static_cast<const void*>(v.data),
+        " shares memory with registered parameter #", other,
+        " (its parameter or gradient); registered memory may not overlap"));
+  }
+
+  void rebuild_views() {
+    views_.clear();
+    for (std::size_t i = 0; i < registered_.size(); ++i) {
+      views_.insert(as_const(registered_[i].param.get()), i);
+      views_.insert(as_const(registered_[i].grad.get()), i);
+    }
+  }
+
+  // step()'s slow path, after a first pass found every pair well-formed and
+  // counted no step: moved memory is checked for overlap and the state
+  // follows it; missing state is created (or adopted from update()s).
+  void settle() {
+    bool moved = false;
+    for (std::size_t i = 0; i < registered_.size(); ++i) {
+      const Registration& r = registered_[i];
+      moved = moved || work_[i].param.data != r.param_data || work_[i].grad.data != r.grad_data;
+    }
+    // Registered objects that moved may now overlap each other.
+    detail::ViewSet<Scalar> now;
+    if (moved) {
+      for (std::size_t i = 0; i < registered_.size(); ++i) {
+        const Work& w = work_[i];
+        check_grad_apart(w.param, w.grad, i);
+        for (const detail::View<const Scalar>& v : {as_const(w.param), w.grad}) {
+          const std::size_t other = now.overlapping(v);
+          if (other != kNone)
+            throw std::invalid_argument(detail::concat(
+                who_, ": registered parameter #", i, " now shares memory with registered parameter #",
+                other, " (a registered Matrix was moved, swapped or assigned another's buffer)"));
+          now.insert(v, i);
+        }
+      }
+    }
+    // Moved state: every old key goes first, so that two registrations that
+    // swapped memory each keep their own state.
+    for (std::size_t i = 0; i < registered_.size(); ++i) {
+      const Registration& r = registered_[i];
+      if (r.slot != kNone && slots_[r.slot].key != work_[i].param.data)
+        index_.erase(slots_[r.slot].key);
+    }
+    for (std::size_t i = 0; i < registered_.size(); ++i) {
+      Registration& r = registered_[i];
+      const detail::View<Scalar>& p = work_[i].param;
+      r.param_data = p.data;
+      r.grad_data = work_[i].grad.data;
+      if (p.size() == 0) continue;
+      if (r.slot != kNone && slots_[r.slot].key == p.data) continue;
+      // State that update() left at this memory belonged to the memory, not to
+      // this registration's parameter: adopted on a first step, dropped after.
+      const auto there = index_.find(p.data);
+      if (r.slot == kNone) {
+        if (there != index_.end()) {
+          slots_[there->second].owner = i;
+          r.slot = there->second;
+        } else {
+          r.slot = index_of(insert(make_slot(p)));
+          slots_[r.slot].owner = i;
+        }
+        continue;
+      }
+      if (there != index_.end()) erase_slot(there->second);  // may renumber r.slot
+      Slot& s = slots_[r.slot];
+      s.key = p.data;
+      s.layout.data = p.data;
+      index_[p.data] = r.slot;
+    }
+    if (moved) views_ = std::move(now);
+  }
+
   // Parameters are usually updated in the same order every step, so the slot
   // after the last one found is tried before the hash table.
   Slot* find(const void* key) {
@@ -400,6 +641,8 @@ class Optimizer {
   template <class Derived>
   const Slot* lookup(const Derived& param) const {
     static_assert(detail::has_direct_access<Derived>(), "descend: parameters must expose memory");
+    const std::size_t reg = registration_of(param);
+    if (reg != kNone) return registered_[reg].slot == kNone ? nullptr : &slots_[registered_[reg].slot];
     const Slot* s = find(param.data());
     if (s) {
       auto v = detail::view_of(param);
@@ -433,19 +676,6 @@ class Optimizer {
 
   std::size_t index_of(const Slot& s) const { return static_cast<std::size_t>(&s - slots_.data()); }
 
-  // Moves a registration's state to the parameter's new address. State left
-  // at that address by plain update()s belonged to memory the registered
-  // object now owns; it is dropped rather than left unreachable.
-  void rekey(Registration& r, const void* key) {
-    const auto stale = index_.find(key);
-    if (stale != index_.end()) erase_slot(stale->second);  // may renumber r.slot
-    Slot& s = slots_[r.slot];
-    index_.erase(s.key);
-    s.key = key;
-    s.layout.data = static_cast<Scalar*>(const_cast<void*>(key));
-    index_[key] = r.slot;
-  }
-
   // Takes back the step counted for each of the first n registrations that had state.
   void uncount_steps(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -456,18 +686,16 @@ class Optimizer {
   // Removes slot i by moving the last slot into its place.
   void erase_slot(std::size_t i) {
     const std::size_t last = slots_.size() - 1;
-    index_.erase(slots_[i].key);
+    const auto key = index_.find(slots_[i].key);
+    if (key != index_.end() && key->second == i) index_.erase(key);
+    if (slots_[i].owner != kNone) registered_[slots_[i].owner].slot = kNone;
     if (i != last) {
       slots_[i] = std::move(slots_[last]);
-      index_[slots_[i].key] = i;
+      const auto moved = index_.find(slots_[i].key);
+      if (moved != index_.end() && moved->second == last) moved->second = i;
+      if (slots_[i].owner != kNone) registered_[slots_[i].owner].slot = i;
     }
     slots_.pop_back();
-    for (Registration& r : registered_) {
-      if (r.slot == i)
-        r.slot = kNone;
-      else if (r.slot == last)
-        r.slot = i;
-    }
   }
 
   template <class Grad>
@@ -499,10 +727,12 @@ class Optimizer {
   double decay_ = 0;
   double current_lr_ = 0;
   std::vector<Slot> slots_;
-  std::unordered_map<const void*, std::size_t> index_;
+  std::unordered_map<const void*, std::size_t> index_;  // memory -> slot
   std::size_t next_ = 0;  // the slot find() tries first
   std::vector<Registration> registered_;
-  std::vector<Work> work_;  // step()'s, kept to reuse its memory
+  std::unordered_map<const void*, std::size_t> objects_;  // registered Matrix/Array -> #
+  detail::ViewSet<Scalar> views_;  // every registered parameter and gradient
+  std::vector<Work> work_;         // step()'s, kept to reuse its memory
 };
 
 }  // namespace descend

@@ -47,10 +47,10 @@ class Rmsprop : public Optimizer<Scalar> {
  public:
   explicit Rmsprop(const RmspropOptions& options = {})
       : Optimizer<Scalar>("descend::Rmsprop", options.lr, options.decay), options_(options) {
-    const detail::Check check{this->who_};
+    const detail::Check& check = this->check_;
     check.in_range("alpha", options.alpha, 0, 1, false);
-    check.positive("eps", options.eps);
-    check.finite_non_negative("weight_decay", options.weight_decay);
+    check.template positive_representable<Scalar>("eps", options.eps);
+    check.template representable<Scalar>("weight_decay", options.weight_decay);
     check.in_range("momentum", options.momentum, 0, 1, true);
   }
 

@@ -43,10 +43,10 @@ class Sgd : public Optimizer<Scalar> {
  public:
   explicit Sgd(const SgdOptions& options = {})
       : Optimizer<Scalar>("descend::Sgd", options.lr, options.decay), options_(options) {
-    const detail::Check check{this->who_};
+    const detail::Check& check = this->check_;
     check.in_range("momentum", options.momentum, 0, 1, true);
     check.in_range("dampening", options.dampening, 0, 1, false);
-    check.finite_non_negative("weight_decay", options.weight_decay);
+    check.template representable<Scalar>("weight_decay", options.weight_decay);
     check.that(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
                detail::concat("nesterov needs momentum > 0 and dampening = 0 (momentum = ",
                               options.momentum, ", dampening = ", options.dampening, ")"));

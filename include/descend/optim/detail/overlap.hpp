@@ -1,0 +1,119 @@
+// Whether two views share a coefficient, and a set of registered views that
+// finds the one a new view overlaps in O(log n).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <map>
+#include <vector>
+
+#include "descend/optim/detail/view.hpp"
+
+namespace descend {
+namespace detail {
+
+// The bytes from a view's lowest to just past its highest coefficient.
+struct Span {
+  const char* lo = nullptr;
+  const char* hi = nullptr;
+
+  bool meets(const Span& o) const { return lo < o.hi && o.lo < hi; }
+};
+
+template <class T>
+Span span_of(const View<T>& v) {
+  if (v.size() == 0) return {};
+  const char* base = reinterpret_cast<const char*>(v.data);
+  std::ptrdiff_t low = 0, high = 0;  // in coefficients, from data
+  const std::ptrdiff_t r = (v.rows - 1) * v.row_stride, c = (v.cols - 1) * v.col_stride;
+  low += std::min<std::ptrdiff_t>(r, 0) + std::min<std::ptrdiff_t>(c, 0);
+  high += std::max<std::ptrdiff_t>(r, 0) + std::max<std::ptrdiff_t>(c, 0);
+  return {base + low * static_cast<std::ptrdiff_t>(sizeof(T)),
+          base + (high + 1) * static_cast<std::ptrdiff_t>(sizeof(T))};
+}
+
+template <class T>
+bool is_contiguous(const View<T>& v) {
+  return contiguous_col_major(v) || contiguous_row_major(v);
+}
+
+// The address of every coefficient of v, sorted (for the rare exact check).
+template <class T>
+std::vector<const char*> addresses(const View<T>& v) {
+  std::vector<const char*> out;
+  out.reserve(static_cast<std::size_t>(v.size()));
+  for (Index j = 0; j < v.cols; ++j)
+    for (Index i = 0; i < v.rows; ++i)
+      out.push_back(reinterpret_cast<const char*>(v.data + i * v.row_stride + j * v.col_stride));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Whether a and b share a coefficient. Constant time unless their spans meet
+// and one is strided (two interleaved column blocks of a row-major matrix, say):
+// then every address is compared.
+template <class T, class U>
+bool share_coefficients(const View<T>& a, const View<U>& b) {
+  if (a.size() == 0 || b.size() == 0 || !span_of(a).meets(span_of(b))) return false;
+  if (is_contiguous(a) && is_contiguous(b)) return true;
+  const std::vector<const char*> x = addresses(a), y = addresses(b);
+  std::vector<const char*> both;
+  std::set_intersection(x.begin(), x.end(), y.begin(), y.end(), std::back_inserter(both));
+  return !both.empty();
+}
+
+// Views (of float or double coefficients, as bytes) that share no coefficient
+// with each other, each with an id. Contiguous ones are kept by address, so a
+// new one finds its neighbours in O(log n); strided ones, rare, in a list.
+template <class Scalar>
+class ViewSet {
+ public:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+  // The id of a view in the set that shares a coefficient with v, or kNone.
+  std::size_t overlapping(const View<const Scalar>& v) const {
+    if (v.size() == 0) return kNone;
+    const Span s = span_of(v);
+    auto it = contiguous_.upper_bound(s.lo);
+    if (it != contiguous_.begin()) {
+      const auto before = std::prev(it);
+      if (before->second.span.meets(s) && share_coefficients(v, before->second.view))
+        return before->second.id;
+    }
+    for (; it != contiguous_.end() && it->first < s.hi; ++it) {
+      if (share_coefficients(v, it->second.view)) return it->second.id;
+    }
+    for (const Entry& e : strided_) {
+      if (share_coefficients(v, e.view)) return e.id;
+    }
+    return kNone;
+  }
+
+  // Adds v, which must share no coefficient with any view in the set.
+  void insert(const View<const Scalar>& v, std::size_t id) {
+    if (v.size() == 0) return;
+    const Entry e{v, span_of(v), id};
+    if (is_contiguous(v))
+      contiguous_.emplace(e.span.lo, e);
+    else
+      strided_.push_back(e);
+  }
+
+  void clear() {
+    contiguous_.clear();
+    strided_.clear();
+  }
+
+ private:
+  struct Entry {
+    View<const Scalar> view;
+    Span span;
+    std::size_t id;
+  };
+  std::map<const char*, Entry> contiguous_;
+  std::vector<Entry> strided_;
+};
+
+}  // namespace detail
+}  // namespace descend
