@@ -512,9 +512,10 @@ TEST_CASE("linear rejects n below 1", "[data][errors]") {
 
 // ---- Random use -------------------------------------------------------------
 
-// Random calls with random (often wrong, often empty) shapes and labels, and
-// inputs resized between forward() and backward(): every call either succeeds
-// or throws std::invalid_argument leaving every buffer of the layer as it was.
+// Random calls with random (often wrong, often empty) shapes and labels, the
+// layers' own buffers as arguments, and inputs and weights resized between
+// forward() and backward(): every call either succeeds or throws
+// std::invalid_argument leaving every buffer of every layer as it was.
 // With Eigen's assertions on, a check missing in descend aborts here; under
 // NDEBUG with the sanitizers, it is reported as an out-of-bounds access.
 TEST_CASE("Random calls on the layers succeed or throw std::invalid_argument and change nothing",
@@ -531,9 +532,15 @@ TEST_CASE("Random calls on the layers succeed or throw std::invalid_argument and
   SoftmaxCrossEntropy<double> head;
   CrossEntropy<double> ce;
   Mse<double> mse;
+  // The layers' own buffers, passed back in now and then.
+  const std::vector<const Matrix*> own = {&dense.output(),    &dense.dweights(), &dense.dinputs(),
+                                          &relu.output(),     &relu.dinputs(),   &softmax.output(),
+                                          &softmax.dinputs(), &head.output(),    &head.dinputs(),
+                                          &ce.dinputs(),      &mse.dinputs()};
   long threw = 0, succeeded = 0;
   for (int step = 0; step < 20000; ++step) {
-    Matrix& m = pool[static_cast<std::size_t>(pick(6))];
+    Matrix& slot = pool[static_cast<std::size_t>(pick(6))];
+    const Matrix& m = pick(5) ? slot : *own[static_cast<std::size_t>(pick(11))];
     Labels labels(size());
     for (Eigen::Index i = 0; i < labels.size(); ++i) labels(i) = pick(5) - 1;  // -1 to 3
     const Kept<Matrix> d_out(dense.output()), d_dw(dense.dweights()), d_dx(dense.dinputs());
@@ -590,7 +597,7 @@ TEST_CASE("Random calls on the layers succeed or throw std::invalid_argument and
           descend::nn::accuracy(m, labels);
           break;
         case 14:
-          m = random_matrix(size(), size(), random);
+          slot = random_matrix(size(), size(), random);
           continue;  // maybe dense's input
         default:
           if (pick(2))
