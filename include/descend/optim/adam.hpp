@@ -159,6 +159,13 @@ class AdamW : public Adam<Scalar> {
  public:
   explicit AdamW(const AdamWOptions& options = {})
       : Adam<Scalar>("descend::AdamW", as_adam(options)) {}
+  // Adam's options would bring Adam's weight_decay of 0 with them.
+  template <class Options, std::enable_if_t<std::is_same<Options, AdamOptions>::value, int> = 0>
+  explicit AdamW(const Options&) : AdamW() {
+    static_assert(!std::is_same<Options, AdamOptions>::value,
+                  "descend: AdamW takes AdamWOptions (weight_decay 1e-2 by default, as "
+                  "torch.optim.AdamW), not AdamOptions");
+  }
 
  private:
   static AdamOptions as_adam(const AdamWOptions& w) {

@@ -79,7 +79,7 @@ class Optimizer {
   // is a no-op.
   template <class Param, class Grad>
   void update(Param&& param, const Grad& grad) {
-    constexpr bool ok = check_param<Param>(Call::update) && check_grad<Grad>(Call::update);
+    constexpr bool ok = check_param<Param>() && check_grad<Grad>();
     if constexpr (ok) update_checked(param, grad.derived());
   }
 
@@ -99,7 +99,7 @@ class Optimizer {
   // naming both, and step() throws if moves made them overlap.
   template <class Param, class Grad>
   void add(Param&& param, Grad&& grad) {
-    constexpr bool ok = check_param<Param>(Call::add) && check_registered_grad<Grad>();
+    constexpr bool ok = check_param<Param>() && check_registered_grad<Grad>();
     if constexpr (ok) add_checked(std::forward<Param>(param), std::forward<Grad>(grad));
   }
 
@@ -325,10 +325,8 @@ class Optimizer {
   // The public entry points' compile-time checks, in the order a reader
   // would look for the mistake. Each failed check is one static_assert whose
   // message is descend's; the body is not instantiated then.
-  enum class Call { update, add };
-
   template <class Param>
-  static constexpr bool check_param(Call) {
+  static constexpr bool check_param() {
     using P = std::remove_reference_t<Param>;
     using D = std::remove_cv_t<P>;
     using T = detail::EigenTraits<D>;
@@ -340,17 +338,17 @@ class Optimizer {
     static_assert(scalar,
                   "descend: the parameter's Scalar type must be the optimizer's "
                   "(descend::Adam<float> updates float parameters)");
-    constexpr bool temporary = T::owns_memory && !std::is_lvalue_reference<Param>::value;
-    static_assert(!temporary,
-                  "descend: the parameter is a temporary Matrix or Array (returned by value?): "
-                  "the update would be lost with it; pass the object that holds the weights");
-    constexpr bool is_const = std::is_const<P>::value;
-    static_assert(!is_const,
-                  "descend: the parameter is const: it is updated in place and must be writable");
     constexpr bool memory = !eigen || T::has_memory;
     static_assert(memory,
                   "descend: the parameter is an expression without memory of its own "
                   "(such as w.array() * 2 or w.reverse()): update the object it is computed from");
+    constexpr bool temporary = T::owns_memory && !std::is_lvalue_reference<Param>::value;
+    static_assert(!temporary,
+                  "descend: the parameter is a temporary Matrix or Array (returned by value?): "
+                  "the update would be lost with it; pass the object that holds the weights");
+    constexpr bool is_const = memory && std::is_const<P>::value;
+    static_assert(!is_const,
+                  "descend: the parameter is const: it is updated in place and must be writable");
     constexpr bool writable = !eigen || !memory || T::writable;
     static_assert(writable,
                   "descend: the parameter is read-only (a Map or Ref of const): "
@@ -359,7 +357,7 @@ class Optimizer {
   }
 
   template <class Grad>
-  static constexpr bool check_grad(Call) {
+  static constexpr bool check_grad() {
     using D = std::remove_cv_t<std::remove_reference_t<Grad>>;
     constexpr bool eigen = detail::is_eigen_dense<D>();
     static_assert(eigen, "descend: the gradient must be an Eigen dense expression");
