@@ -12,8 +12,6 @@
 
 #include <Eigen/Core>
 #include <cmath>
-#include <stdexcept>
-#include <string>
 
 #include "descend/data/random.hpp"
 #include "descend/nn/checks.hpp"
@@ -54,7 +52,7 @@ class Dense {
             w = std::sqrt(6.0 / fan) * (2 * random.uniform() - 1);
             break;
           case Init::he_normal:
-            w = std::sqrt(2.0 / inputs) * random.normal();
+            w = std::sqrt(2.0 / static_cast<double>(inputs)) * random.normal();
             break;
         }
         weights_(i, j) = static_cast<Scalar>(w);
@@ -105,13 +103,12 @@ class Dense {
  private:
   // Before weights_ is sized: Eigen asserts on a negative size.
   static Eigen::Index checked_inputs(Eigen::Index inputs, Eigen::Index outputs, Init init) {
+    constexpr const char* who = "descend::nn::Dense";
     if (inputs < 1 || outputs < 1)
-      detail::fail("descend::nn::Dense", "inputs = " + std::to_string(inputs) + " and outputs = " +
-                                             std::to_string(outputs) + " must both be >= 1");
+      detail::fail(who, "inputs = % and outputs = % must both be >= 1", {inputs, outputs});
     if (init != Init::small_normal && init != Init::standard_normal &&
         init != Init::xavier_uniform && init != Init::he_normal)
-      detail::fail("descend::nn::Dense",
-                   "init = " + std::to_string(static_cast<int>(init)) + " is not an Init value");
+      detail::fail(who, "init = % is not an Init value", {static_cast<int>(init)});
     return inputs;
   }
 
@@ -119,39 +116,41 @@ class Dense {
     constexpr const char* who = "descend::nn::Dense::forward";
     // weights() and biases() are writable, so their shapes are checked too.
     if (weights_.size() == 0 || biases_.cols() != weights_.cols())
-      detail::fail(who, "weights are " + detail::shape(weights_) + " and biases " +
-                            detail::shape(biases_) + ": need at least 1x1 weights and one bias " +
-                            "per column");
+      detail::fail(who,
+                   "weights are %x% and biases %x%: need at least 1x1 weights and one bias per "
+                   "column",
+                   {weights_.rows(), weights_.cols(), biases_.rows(), biases_.cols()});
     if (inputs.cols() != weights_.rows())
-      detail::fail(who, "input is " + detail::shape(inputs) + " but the layer takes " +
-                            std::to_string(weights_.rows()) + " inputs (columns)");
+      detail::fail(who, "input is %x% but the layer takes % inputs (columns)",
+                   {inputs.rows(), inputs.cols(), weights_.rows()});
     if (inputs.rows() == 0)
-      detail::fail(who, "input is " + detail::shape(inputs) + ": an empty batch");
+      detail::fail(who, "input is %x%: an empty batch", {inputs.rows(), inputs.cols()});
     // forward() and backward() write these, so as an input they would change
     // under the layer's feet.
     if (&inputs == &output_ || &inputs == &dweights_ || &inputs == &dinputs_)
       detail::fail(who,
-                   "the input is this layer's own output(), dweights() or dinputs(), which "
-                   "the layer overwrites: copy it first");
+                   "the input is this layer's own output(), dweights() or dinputs(), which the "
+                   "layer overwrites: copy it first");
   }
 
   void check_backward(const Matrix& doutput, const char* who) const {
     if (!input_) detail::fail(who, "no forward() yet");
     if (doutput.rows() != output_.rows() || doutput.cols() != output_.cols())
-      detail::fail(who, "gradient is " + detail::shape(doutput) +
-                            " but the last forward() gave a " + detail::shape(output_) + " output");
+      detail::fail(who, "gradient is %x% but the last forward() gave a %x% output",
+                   {doutput.rows(), doutput.cols(), output_.rows(), output_.cols()});
     // backward() reads the input by reference and multiplies by the weights:
     // both must still have the shapes forward() saw.
     if (input_->rows() != output_.rows() || input_->cols() != weights_.rows() ||
         weights_.cols() != output_.cols())
-      detail::fail(who, "the input of the last forward() is now " + detail::shape(*input_) +
-                            " and the weights " + detail::shape(weights_) +
-                            ", which cannot give its " + detail::shape(output_) +
-                            " output: keep both unchanged until backward()");
+      detail::fail(who,
+                   "the input of the last forward() is now %x% and the weights %x%, which "
+                   "cannot give its %x% output: keep both unchanged until backward()",
+                   {input_->rows(), input_->cols(), weights_.rows(), weights_.cols(),
+                    output_.rows(), output_.cols()});
     if (&doutput == &dweights_ || &doutput == &dinputs_)
       detail::fail(who,
-                   "the gradient is this layer's own dweights() or dinputs(), which "
-                   "backward() overwrites: copy it first");
+                   "the gradient is this layer's own dweights() or dinputs(), which backward() "
+                   "overwrites: copy it first");
   }
 
   void update_params(const Matrix& doutput) {
