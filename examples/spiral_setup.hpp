@@ -4,6 +4,7 @@
 // two-layer classifier.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -113,7 +114,8 @@ class HyperFlags {
     flags_.push_back({name, option, std::move(optimizers), nullptr, field});
   }
   static bool applies(const Flag& flag, const std::string& optimizer) {
-    return flag.optimizers.empty() || contains(flag.optimizers, optimizer);
+    const auto& list = flag.optimizers;
+    return list.empty() || std::find(list.begin(), list.end(), optimizer) != list.end();
   }
   // Every preset's values, from preset() itself, for --help.
   std::string presets() const {
@@ -128,11 +130,6 @@ class HyperFlags {
       }
     }
     return out;
-  }
-  static bool contains(const std::vector<std::string>& list, const std::string& item) {
-    for (const auto& x : list)
-      if (x == item) return true;
-    return false;
   }
   static std::string join(const std::vector<std::string>& list) {
     std::string out;
