@@ -21,6 +21,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -439,21 +440,27 @@ class Optimizer {
     check_grad_apart(p, as_const(g));
     check_apart(as_const(p), "parameter", id);
     check_apart(as_const(g), "gradient", id);
-    // Everything that allocates, before anything changes.
-    registered_.reserve(id + 1);
-    work_.reserve(id + 1);  // step() never allocates
-    if (object != nullptr) objects_.reserve(objects_.size() + 1);
+    // Room for one more, grown geometrically, before anything changes; step()
+    // never allocates.
+    reserve_one_more(registered_);
+    reserve_one_more(work_);
     registered_.push_back(Registration{source_of(std::forward<Param>(param)),
                                        source_of(std::forward<Grad>(grad)), kNone, p.data, g.data});
     try {
+      if (object != nullptr) objects_.emplace(object, id);
       views_.insert(as_const(p), id);
       views_.insert(as_const(g), id);
-      if (object != nullptr) objects_.emplace(object, id);
-    } catch (...) {
+    } catch (...) {  // out of memory: take it all back
       registered_.pop_back();
-      rebuild_views();  // best effort: add() allocates, and the set may be half built
+      if (object != nullptr) objects_.erase(object);
+      rebuild_views();
       throw;
     }
+  }
+
+  template <class T>
+  static void reserve_one_more(std::vector<T>& v) {
+    if (v.size() == v.capacity()) v.reserve(std::max<std::size_t>(16, 2 * v.capacity()));
   }
 
   // The address of the registered Matrix or Array x, or nullptr for a view.
