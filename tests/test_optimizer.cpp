@@ -2,6 +2,7 @@
 // learning rate, and bad input that leaves everything unchanged.
 #include "catch.hpp"
 #include <cmath>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -321,4 +322,11 @@ TEST_CASE("step() gives the same bits as update() on each parameter", "[registra
     CHECK(batched.step_count(w.back()) == 3);
     CHECK(batched.step_count(w.front()) == 6);
   }
+}
+
+TEST_CASE("PyTorch's spellings SGD and RMSprop name the same classes", "[names]") {
+  STATIC_REQUIRE(std::is_same<descend::SGD<float>, Sgd<float>>::value);
+  STATIC_REQUIRE(std::is_same<descend::RMSprop<double>, descend::Rmsprop<double>>::value);
+  STATIC_REQUIRE(std::is_same<descend::SGDOptions, SgdOptions>::value);
+  STATIC_REQUIRE(std::is_same<descend::RMSpropOptions, descend::RmspropOptions>::value);
 }

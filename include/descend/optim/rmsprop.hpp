@@ -129,4 +129,9 @@ class Rmsprop : public Optimizer<Scalar> {
   RmspropOptions options_;
 };
 
+// PyTorch's spelling.
+template <class Scalar>
+using RMSprop = Rmsprop<Scalar>;
+using RMSpropOptions = RmspropOptions;
+
 }  // namespace descend

@@ -111,4 +111,9 @@ class Sgd : public Optimizer<Scalar> {
   SgdOptions options_;
 };
 
+// PyTorch's spellings.
+template <class Scalar>
+using SGD = Sgd<Scalar>;
+using SGDOptions = SgdOptions;
+
 }  // namespace descend
