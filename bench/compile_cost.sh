@@ -160,7 +160,7 @@ header="| TU | target |"
 rule="|---|---|"
 for cxx in "${compilers[@]}"; do
   version=$("$cxx" --version | head -1 | grep -o '[0-9][0-9.]*' | head -1)
-  header+=" ${cxx} ${version} CPU s | peak MB | .text KB |"
+  header+=" ${cxx} ${version} CPU s | peak MiB | .text KiB |"
   rule+="---:|---:|---:|"
 done
 echo "$header"

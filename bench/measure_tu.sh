@@ -22,16 +22,16 @@ if [ "${1:-}" = "--summary" ]; then
   log=${2:?usage: measure_tu.sh --summary LOG [N]}
   top=${3:-10}
   [ -s "$log" ] || { echo "measure_tu.sh: $log is empty or missing" >&2; exit 1; }
-  echo "| TU | CPU s | wall s | peak MB |"
+  echo "| TU | CPU s | wall s | peak MiB |"
   echo "|---|---:|---:|---:|"
   grep -v ' link:' "$log" | sort -k3,3nr | head -n "$top" |
     awk '{ printf "| %s | %.1f | %.1f | %.0f |\n", $5, $1, $2, $3 / 1024 }'
   awk '$5 ~ /^link:/ { lcpu += $1; if ($3 > lmem) lmem = $3; links++; next }
        { cpu += $1; if ($1 > maxcpu) { maxcpu = $1; cpuat = $5 }
          if ($3 > maxmem) { maxmem = $3; memat = $5 }; if ($4 != 0) failed++; n++ }
-       END { printf "\n%d TUs: %.1f CPU s in all; most CPU %.1f s (%s); most memory %.0f MB (%s)\n",
+       END { printf "\n%d TUs: %.1f CPU s in all; most CPU %.1f s (%s); most memory %.0f MiB (%s)\n",
                n, cpu, maxcpu, cpuat, maxmem / 1024, memat
-             if (links) printf "%d links: %.1f CPU s in all; most memory %.0f MB\n", links, lcpu, lmem / 1024
+             if (links) printf "%d links: %.1f CPU s in all; most memory %.0f MiB\n", links, lcpu, lmem / 1024
              if (failed) printf "%d compiler calls FAILED\n", failed }' "$log"
   exit 0
 fi
