@@ -255,6 +255,22 @@ void many_small(benchmark::State& state, bool use_step) {
   state.SetLabel(use_step ? "adam/float 1000 x 64, step()" : "adam/float 1000 x 64, update()");
 }
 
+// Registering n parameters of 2 floats each with add(): every add() checks
+// the new pair against all registered memory (an ordered index, O(log n)).
+void registration(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  std::vector<Eigen::VectorXf> p(n, Eigen::VectorXf::Zero(2)), g(n, Eigen::VectorXf::Zero(2));
+  for (auto _ : state) {
+    descend::Sgd<float> sgd;
+    for (std::size_t i = 0; i < n; ++i) sgd.add(p[i], g[i]);
+    benchmark::DoNotOptimize(sgd.num_registered());
+  }
+  state.counters["ns_per_add"] = benchmark::Counter(
+      static_cast<double>(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
+                                         benchmark::Counter::kInvert);
+  state.SetLabel("add() of n parameters, 2 floats each");
+}
+
 // One full-batch epoch of the spiral example (forward, backward, Adam).
 void spiral_epoch(benchmark::State& state) {
   const auto data = descend::data::spiral<double>(100, 3, 11);
@@ -292,6 +308,10 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("many_small/adam/float/update",
                                [](benchmark::State& s) { many_small(s, false); })
       ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("registration", registration)
+      ->Arg(1000)
+      ->Arg(100000)
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("spiral_epoch", spiral_epoch)->Unit(benchmark::kMicrosecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

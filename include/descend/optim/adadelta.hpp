@@ -52,6 +52,7 @@ class Adadelta : public Optimizer<Scalar> {
   double apply(const Work* work, std::size_t count) override {
     Kernel k;
     k.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    k.decays = options_.weight_decay != 0;
     k.rho = static_cast<Scalar>(options_.rho);
     k.one_minus_rho = static_cast<Scalar>(1.0 - options_.rho);
     k.eps = static_cast<Scalar>(options_.eps);
@@ -67,14 +68,14 @@ class Adadelta : public Optimizer<Scalar> {
  private:
   struct Kernel {
     Scalar weight_decay, rho, one_minus_rho, eps, lr;
-    bool eps_inside;
+    bool decays, eps_inside;
 
     template <class V>
     DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s,
                                      Eigen::Index n) const {
       V w = V::load(pw);
       V g = V::load(pg);
-      if (weight_decay != 0) g = g + weight_decay * w;              // g = g + λ w
+      if (decays) g = g + weight_decay * w;              // g = g + λ w
       const V v = rho * V::load(s) + one_minus_rho * (g * g);  // v = ρ v + (1 - ρ) g²
       v.store(s);
       const V u = V::load(s + n);

@@ -55,6 +55,7 @@ class Adagrad : public Optimizer<Scalar> {
   double apply(const Work* work, std::size_t count) override {
     Kernel k;
     k.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    k.decays = options_.weight_decay != 0;
     k.eps = static_cast<Scalar>(options_.eps);
     k.eps_inside = options_.eps_placement == EpsPlacement::inside_sqrt;
     double clr = 0;
@@ -70,14 +71,14 @@ class Adagrad : public Optimizer<Scalar> {
  private:
   struct Kernel {
     Scalar weight_decay, eps, lr;
-    bool eps_inside;
+    bool decays, eps_inside;
 
     template <class V>
     DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s,
                                      Eigen::Index /*n*/) const {
       V w = V::load(pw);
       V g = V::load(pg);
-      if (weight_decay != 0) g = g + weight_decay * w;  // g = g + λ w
+      if (decays) g = g + weight_decay * w;  // g = g + λ w
       const V sum = V::load(s) + g * g;                 // s = s + g²
       sum.store(s);
       if (eps_inside)

@@ -69,6 +69,7 @@ class Rmsprop : public Optimizer<Scalar> {
   double apply(const Work* work, std::size_t count) override {
     Kernel k;
     k.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    k.decays = options_.weight_decay != 0;
     k.alpha = static_cast<Scalar>(options_.alpha);
     k.one_minus_alpha = static_cast<Scalar>(1.0 - options_.alpha);
     k.eps = static_cast<Scalar>(options_.eps);
@@ -89,7 +90,7 @@ class Rmsprop : public Optimizer<Scalar> {
  private:
   struct Kernel {
     Scalar weight_decay, alpha, one_minus_alpha, eps, momentum, lr;
-    bool centered, eps_inside, has_momentum, lr_inside;
+    bool decays, centered, eps_inside, has_momentum, lr_inside;
     Eigen::Index momentum_buffer;  // which state buffer holds b
 
     template <class V>
@@ -97,7 +98,7 @@ class Rmsprop : public Optimizer<Scalar> {
                                      Eigen::Index n) const {
       V w = V::load(pw);
       V g = V::load(pg);
-      if (weight_decay != 0) g = g + weight_decay * w;                  // g = g + λ w
+      if (decays) g = g + weight_decay * w;                  // g = g + λ w
       const V v = alpha * V::load(s) + one_minus_alpha * (g * g);  // v = α v + (1 - α) g²
       v.store(s);
       V q = v;

@@ -66,9 +66,13 @@ class Sgd : public Optimizer<Scalar> {
     const bool inside = options_.momentum_style == MomentumStyle::lr_inside;
     Kernel k;
     k.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    k.decays = options_.weight_decay != 0;
     k.momentum = static_cast<Scalar>(options_.momentum);
     k.has_momentum = options_.momentum != 0;
     k.nesterov = options_.nesterov;
+    // The most common SGD has a loop of its own: in cache, the two tests per
+    // packet would cost as much as its arithmetic.
+    const bool plain = !k.has_momentum && !k.decays;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
       k.lr = static_cast<Scalar>(item.lr);
@@ -78,22 +82,35 @@ class Sgd : public Optimizer<Scalar> {
       // The buffer starts at zero, so at t = 1 this makes b = g, undampened.
       const double damped = item.step == 1 ? 1.0 : 1.0 - options_.dampening;
       k.damped = static_cast<Scalar>(inside ? damped * item.lr : damped);
-      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+      if (plain)
+        detail::for_each_coefficient(PlainKernel{k.lr}, item.param, item.grad, item.state);
+      else
+        detail::for_each_coefficient(k, item.param, item.grad, item.state);
     }
     return work[count - 1].lr;
   }
 
  private:
+  struct PlainKernel {
+    Scalar lr;
+
+    template <class V>
+    DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* /*s*/,
+                                     Eigen::Index /*n*/) const {
+      (V::load(pw) - lr * V::load(pg)).store(pw);  // w = w - lr g
+    }
+  };
+
   struct Kernel {
     Scalar weight_decay, momentum, lr, in, out, damped;
-    bool has_momentum, nesterov;
+    bool decays, has_momentum, nesterov;
 
     template <class V>
     DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s,
                                      Eigen::Index /*n*/) const {
       V w = V::load(pw);
       V g = V::load(pg);
-      if (weight_decay != 0) g = g + weight_decay * w;  // g = g + λ w
+      if (decays) g = g + weight_decay * w;  // g = g + λ w
       if (!has_momentum) {
         w = w - lr * g;  // w = w - lr g
       } else {
