@@ -75,14 +75,14 @@ class Adadelta : public Optimizer<Scalar> {
                                      Eigen::Index n) const {
       V w = V::load(pw);
       V g = V::load(pg);
-      if (decays) g = g + weight_decay * w;              // g = g + λ w
+      if (decays) g = g + weight_decay * w;                    // g = g + λ w
       const V v = rho * V::load(s) + one_minus_rho * (g * g);  // v = ρ v + (1 - ρ) g²
       v.store(s);
       const V u = V::load(s + n);
       const V d = eps_inside ? sqrt((u + eps) / (v + eps)) * g  // d = √(u + ε) / √(v + ε) g
                              : (sqrt(u) + eps) / (sqrt(v) + eps) * g;  // d = (√u + ε) / (√v + ε) g
-      (rho * u + one_minus_rho * (d * d)).store(s + n);  // u = ρ u + (1 - ρ) d²
-      w = w - lr * d;                                     // w = w - lr d
+      (rho * u + one_minus_rho * (d * d)).store(s + n);                // u = ρ u + (1 - ρ) d²
+      w = w - lr * d;                                                  // w = w - lr d
       w.store(pw);
     }
   };

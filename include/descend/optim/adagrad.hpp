@@ -37,7 +37,8 @@ class Adagrad : public Optimizer<Scalar> {
     const detail::Check& check = this->check_;
     check.finite_non_negative("lr_decay", options.lr_decay);
     check.template representable<Scalar>("weight_decay", options.weight_decay);
-    check.template representable<Scalar>("initial_accumulator_value", options.initial_accumulator_value);
+    check.template representable<Scalar>("initial_accumulator_value",
+                                         options.initial_accumulator_value);
     check.template positive_representable<Scalar>("eps", options.eps);
   }
 
@@ -79,7 +80,7 @@ class Adagrad : public Optimizer<Scalar> {
       V w = V::load(pw);
       V g = V::load(pg);
       if (decays) g = g + weight_decay * w;  // g = g + λ w
-      const V sum = V::load(s) + g * g;                 // s = s + g²
+      const V sum = V::load(s) + g * g;      // s = s + g²
       sum.store(s);
       if (eps_inside)
         w = w - lr * g / sqrt(sum + eps);  // w = w - lr g / √(s + ε)

@@ -101,11 +101,12 @@ class Adam : public Optimizer<Scalar> {
     bool amsgrad, eps_inside, decoupled, coupled;
 
     template <class V>
-    DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s, Eigen::Index n) const {
+    DESCEND_ALWAYS_INLINE void apply(Scalar* pw, const Scalar* pg, Scalar* s,
+                                     Eigen::Index n) const {
       V w = V::load(pw);
       V g = V::load(pg);
-      if (coupled) g = g + weight_decay * w;                            // g = g + λ w
-      const V m = beta1 * V::load(s) + one_minus_beta1 * g;             // m = β1 m + (1 - β1) g
+      if (coupled) g = g + weight_decay * w;                           // g = g + λ w
+      const V m = beta1 * V::load(s) + one_minus_beta1 * g;            // m = β1 m + (1 - β1) g
       const V v = beta2 * V::load(s + n) + one_minus_beta2 * (g * g);  // v = β2 v + (1 - β2) g²
       m.store(s);
       v.store(s + n);
@@ -114,10 +115,10 @@ class Adam : public Optimizer<Scalar> {
         r = max(V::load(s + 2 * n), v);  // v_max = max(v_max, v)
         r.store(s + 2 * n);
       }
-      const V denom = eps_inside ? sqrt(r * inv_bc2 + eps)         // √(r^ + ε)
+      const V denom = eps_inside ? sqrt(r * inv_bc2 + eps)        // √(r^ + ε)
                                  : sqrt(r) * inv_sqrt_bc2 + eps;  // √r^ + ε
-      if (decoupled) w = shrink * w;   // w = (1 - lr λ) w
-      w = w - step_size * m / denom;  // w = w - lr m^ / denom
+      if (decoupled) w = shrink * w;                              // w = (1 - lr λ) w
+      w = w - step_size * m / denom;                              // w = w - lr m^ / denom
       w.store(pw);
     }
   };

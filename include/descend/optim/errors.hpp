@@ -21,19 +21,29 @@ class ShapeError : public std::invalid_argument {
 
 namespace detail {
 
+// Code that runs only on the way to a throw: kept out of line, out of the
+// hot functions' way and small in the user's object file.
+#if defined(__GNUC__)
+#define DESCEND_COLD __attribute__((noinline, cold))
+#else
+#define DESCEND_COLD
+#endif
+
 // Error messages are built from a few kinds of parts, each appended by one
-// non-template function, so that every distinct message does not instantiate
-// a stream of its own in the user's object file.
-inline void append(std::string& out, const char* text) { out += text; }
-inline void append(std::string& out, const std::string& text) { out += text; }
-inline void append(std::string& out, double x) {
+// out-of-line function, so that a distinct message costs a few calls rather
+// than a stream or an inlined formatter of its own.
+DESCEND_COLD inline void append(std::string& out, const char* text) { out += text; }
+DESCEND_COLD inline void append(std::string& out, const std::string& text) { out += text; }
+DESCEND_COLD inline void append(std::string& out, double x) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.10g", x);  // as a stream with precision 10
   out += buf;
 }
-inline void append(std::string& out, long long x) { out += std::to_string(x); }
-inline void append(std::string& out, unsigned long long x) { out += std::to_string(x); }
-inline void append(std::string& out, const void* p) {
+DESCEND_COLD inline void append(std::string& out, long long x) { out += std::to_string(x); }
+DESCEND_COLD inline void append(std::string& out, unsigned long long x) {
+  out += std::to_string(x);
+}
+DESCEND_COLD inline void append(std::string& out, const void* p) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%p", p);
   out += buf;
@@ -47,7 +57,7 @@ void append(std::string& out, T x) {
 }
 
 template <class... Parts>
-std::string concat(const Parts&... parts) {
+DESCEND_COLD std::string concat(const Parts&... parts) {
   std::string out;
   (append(out, parts), ...);
   return out;
@@ -60,19 +70,20 @@ const char* scalar_name() {
   return "long double";
 }
 
+// Throws E with the message concat(parts...), out of line.
+template <class E, class... Parts>
+[[noreturn]] DESCEND_COLD void fail(const Parts&... parts) {
+  throw E(concat(parts...));
+}
+
 // Every hyper-parameter check is written so that NaN fails it. None is on a
 // hot path, so none is inlined into the constructors that call them.
-#if defined(__GNUC__)
-#define DESCEND_COLD __attribute__((noinline, cold))
-#else
-#define DESCEND_COLD
-#endif
 struct Check {
   const char* who;  // e.g. "descend::Adam"
 
   DESCEND_COLD void at_least(const char* name, double value, double low) const {
     if (!(value >= low))
-      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be >= ", low));
+      fail<std::invalid_argument>(who, ": ", name, " = ", value, " must be >= ", low);
   }
   DESCEND_COLD void positive(const char* name, double value) const {
     if (!(value > 0) || std::isinf(value))
@@ -80,16 +91,17 @@ struct Check {
           concat(who, ": ", name, " = ", value, " must be positive and finite"));
   }
   // low <= value <= high, or low <= value < high when high_open.
-  DESCEND_COLD void in_range(const char* name, double value, double low, double high, bool high_open) const {
+  DESCEND_COLD void in_range(const char* name, double value, double low, double high,
+                             bool high_open) const {
     const bool ok = value >= low && (high_open ? value < high : value <= high);
     if (!ok)
-      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be in [", low, ", ",
-                                         high, high_open ? ")" : "]"));
+      fail<std::invalid_argument>(who, ": ", name, " = ", value, " must be in [", low, ", ", high,
+                                  high_open ? ")" : "]");
   }
   DESCEND_COLD void finite_non_negative(const char* name, double value) const {
     at_least(name, value, 0.0);
     if (std::isinf(value))
-      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " must be finite"));
+      fail<std::invalid_argument>(who, ": ", name, " = ", value, " must be finite");
   }
   // A finite value >= 0 that stays finite once rounded to Scalar (an lr of
   // 1e39 is a double but infinite as a float).
@@ -97,8 +109,8 @@ struct Check {
   DESCEND_COLD void representable(const char* name, double value) const {
     finite_non_negative(name, value);
     if (!std::isfinite(static_cast<Scalar>(value)))
-      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " overflows ",
-                                         scalar_name<Scalar>(), " (the optimizer's Scalar)"));
+      fail<std::invalid_argument>(who, ": ", name, " = ", value, " overflows ",
+                                  scalar_name<Scalar>(), " (the optimizer's Scalar)");
   }
   // A positive finite value that stays positive and finite once rounded to
   // Scalar (an eps of 1e-50 is a double but 0 as a float, and would make a
@@ -108,12 +120,12 @@ struct Check {
     positive(name, value);
     const Scalar rounded = static_cast<Scalar>(value);
     if (!(rounded > 0) || !std::isfinite(rounded))
-      throw std::invalid_argument(concat(who, ": ", name, " = ", value, " is ",
-                                         rounded > 0 ? "infinite" : "zero", " as ",
-                                         scalar_name<Scalar>(), " (the optimizer's Scalar)"));
+      fail<std::invalid_argument>(who, ": ", name, " = ", value, " is ",
+                                  rounded > 0 ? "infinite" : "zero", " as ", scalar_name<Scalar>(),
+                                  " (the optimizer's Scalar)");
   }
   DESCEND_COLD void that(bool ok, const std::string& message) const {
-    if (!ok) throw std::invalid_argument(concat(who, ": ", message));
+    if (!ok) fail<std::invalid_argument>(who, ": ", message);
   }
 };
 

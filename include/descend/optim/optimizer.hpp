@@ -197,12 +197,12 @@ class Optimizer {
   template <class Param>
   StateMap state(const Eigen::DenseBase<Param>& param, const std::string& name) const {
     const Slot* s = lookup(param.derived());
-    if (!s) throw std::invalid_argument(detail::concat(who_, ": parameter has no state yet"));
+    if (!s) detail::fail<std::invalid_argument>(who_, ": parameter has no state yet");
     const std::vector<std::string> names = buffer_names();
     for (std::size_t b = 0; b < names.size(); ++b) {
       if (names[b] == name) return StateMap(s->buffers.data() + b * s->size, s->size);
     }
-    throw std::invalid_argument(detail::concat(who_, ": no state buffer named '", name, "'"));
+    detail::fail<std::invalid_argument>(who_, ": no state buffer named '", name, "'");
   }
   // Names of the state buffers each parameter gets with these options.
   virtual std::vector<std::string> buffer_names() const = 0;
@@ -435,8 +435,8 @@ class Optimizer {
     const std::size_t id = registered_.size();
     const void* object = owning_object(param);
     if (object != nullptr && objects_.count(object) != 0)
-      throw std::invalid_argument(detail::concat(who_, ": this parameter is already registered (#",
-                                                 objects_.at(object), ")"));
+      detail::fail<std::invalid_argument>(who_, ": this parameter is already registered (#",
+                                          objects_.at(object), ")");
     check_grad_apart(p, as_const(g));
     check_apart(as_const(p), "parameter", id);
     check_apart(as_const(g), "gradient", id);
@@ -506,8 +506,8 @@ class Optimizer {
   void check_same_shape(Index p_rows, Index p_cols, Index g_rows, Index g_cols,
                         std::size_t registration = kNone) const {
     if (p_rows != g_rows || p_cols != g_cols)
-      throw ShapeError(detail::concat(who_, ": ", where(registration), "gradient is ", g_rows, "x",
-                                      g_cols, " but parameter is ", p_rows, "x", p_cols));
+      detail::fail<ShapeError>(who_, ": ", where(registration), "gradient is ", g_rows, "x", g_cols,
+                               " but parameter is ", p_rows, "x", p_cols);
   }
 
   void check_layout(const Slot& s, const detail::View<Scalar>& p,
@@ -516,12 +516,12 @@ class Optimizer {
     if (q.rows == p.rows && q.cols == p.cols && q.row_stride == p.row_stride &&
         q.col_stride == p.col_stride)
       return;
-    throw ShapeError(detail::concat(
+    detail::fail<ShapeError>(
         who_, ": ", where(registration), "parameter at ", static_cast<const void*>(p.data),
         " is now ", p.rows, "x", p.cols, " (strides ", p.row_stride, ", ", p.col_stride,
         ") but its state was made for ", q.rows, "x", q.cols, " (strides ", q.row_stride, ", ",
         q.col_stride,
-        "); it was resized or viewed differently. Call forget() on it to start afresh"));
+        "); it was resized or viewed differently. Call forget() on it to start afresh");
   }
 
   // A gradient that shares memory with its parameter would be read after
@@ -529,35 +529,35 @@ class Optimizer {
   void check_grad_apart(const detail::View<Scalar>& p, const detail::View<const Scalar>& g,
                         std::size_t registration = kNone) const {
     if (detail::share_coefficients(p, g))
-      throw std::invalid_argument(detail::concat(
+      detail::fail<std::invalid_argument>(
           who_, ": ", where(registration), "the gradient at ", static_cast<const void*>(g.data),
           " shares memory with its parameter at ", static_cast<const void*>(p.data),
-          "; pass a gradient of its own"));
+          "; pass a gradient of its own");
   }
 
   void check_grad_not_state(const Slot& s, const detail::View<const Scalar>& g) const {
     const detail::View<const Scalar> buffers{s.buffers.data(), s.buffers.size(), 1, 1, 0};
     if (detail::share_coefficients(buffers, g))
-      throw std::invalid_argument(detail::concat(
+      detail::fail<std::invalid_argument>(
           who_, ": the gradient at ", static_cast<const void*>(g.data),
-          " is the parameter's own optimizer state (from state()); copy it first"));
+          " is the parameter's own optimizer state (from state()); copy it first");
   }
 
   void check_not_registered(const Slot& s) const {
     if (s.owner != kNone)
-      throw std::invalid_argument(detail::concat(
+      detail::fail<std::invalid_argument>(
           who_, ": parameter at ", s.key, " is registered (#", s.owner,
-          "): step() updates it, and update() as well would count its step twice"));
+          "): step() updates it, and update() as well would count its step twice");
   }
 
   // Throws if v shares a coefficient with a registered parameter or gradient.
   void check_apart(const detail::View<const Scalar>& v, const char* what, std::size_t id) const {
     const std::size_t other = views_.overlapping(v);
     if (other == kNone) return;
-    throw std::invalid_argument(detail::concat(
+    detail::fail<std::invalid_argument>(
         who_, ": ", where(id), "its ", what, " at ", static_cast<const void*>(v.data),
         " shares memory with registered parameter #", other,
-        " (its parameter or gradient); registered memory may not overlap"));
+        " (its parameter or gradient); registered memory may not overlap");
   }
 
   void rebuild_views() {
@@ -586,9 +586,10 @@ class Optimizer {
         for (const detail::View<const Scalar>& v : {as_const(w.param), w.grad}) {
           const std::size_t other = now.overlapping(v);
           if (other != kNone)
-            throw std::invalid_argument(detail::concat(
-                who_, ": registered parameter #", i, " now shares memory with registered parameter #",
-                other, " (a registered Matrix was moved, swapped or assigned another's buffer)"));
+            detail::fail<std::invalid_argument>(
+                who_, ": registered parameter #", i,
+                " now shares memory with registered parameter #", other,
+                " (a registered Matrix was moved, swapped or assigned another's buffer)");
           now.insert(v, i);
         }
       }
@@ -647,7 +648,8 @@ class Optimizer {
   const Slot* lookup(const Derived& param) const {
     static_assert(detail::has_direct_access<Derived>(), "descend: parameters must expose memory");
     const std::size_t reg = registration_of(param);
-    if (reg != kNone) return registered_[reg].slot == kNone ? nullptr : &slots_[registered_[reg].slot];
+    if (reg != kNone)
+      return registered_[reg].slot == kNone ? nullptr : &slots_[registered_[reg].slot];
     const Slot* s = find(param.data());
     if (s) {
       auto v = detail::view_of(param);
@@ -733,11 +735,11 @@ class Optimizer {
   double current_lr_ = 0;
   std::vector<Slot> slots_;
   std::unordered_map<const void*, std::size_t> index_;  // memory -> slot
-  std::size_t next_ = 0;  // the slot find() tries first
+  std::size_t next_ = 0;                                // the slot find() tries first
   std::vector<Registration> registered_;
   std::unordered_map<const void*, std::size_t> objects_;  // registered Matrix/Array -> #
-  detail::ViewSet<Scalar> views_;  // every registered parameter and gradient
-  std::vector<Work> work_;         // step()'s, kept to reuse its memory
+  detail::ViewSet<Scalar> views_;                         // every registered parameter and gradient
+  std::vector<Work> work_;                                // step()'s, kept to reuse its memory
 };
 
 }  // namespace descend

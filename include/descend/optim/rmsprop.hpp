@@ -98,7 +98,7 @@ class Rmsprop : public Optimizer<Scalar> {
                                      Eigen::Index n) const {
       V w = V::load(pw);
       V g = V::load(pg);
-      if (decays) g = g + weight_decay * w;                  // g = g + λ w
+      if (decays) g = g + weight_decay * w;                        // g = g + λ w
       const V v = alpha * V::load(s) + one_minus_alpha * (g * g);  // v = α v + (1 - α) g²
       v.store(s);
       V q = v;
