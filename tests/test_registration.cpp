@@ -217,3 +217,21 @@ TEST_CASE("a parameter registered twice is refused, by object or by memory", "[r
                     Contains("shares memory with registered parameter #0"));
   CHECK(opt.num_registered() == 1);
 }
+
+TEST_CASE("update() of a registered parameter is refused before its first step too",
+          "[registration]") {
+  Sgd<double> opt(plain_sgd(1));
+  Eigen::VectorXd w = Eigen::VectorXd::Zero(3), g = Eigen::VectorXd::Ones(3);
+  opt.add(w, g);
+  CHECK_THROWS_WITH(opt.update(w, g), Contains("is registered"));
+  CHECK_THROWS_WITH(opt.update(w.head(2), g.head(2)), Contains("registered parameter #0"));
+  CHECK(w.isZero(0));
+  // State update() made before add() becomes the registration's own.
+  Eigen::VectorXd v = Eigen::VectorXd::Zero(3), gv = Eigen::VectorXd::Ones(3);
+  opt.update(v, gv);
+  opt.add(v, gv);
+  CHECK_THROWS_WITH(opt.update(v, gv), Contains("is registered (#1)"));
+  opt.step();
+  CHECK(opt.step_count(v) == 2);
+  CHECK(opt.step_count(w) == 1);
+}

@@ -407,6 +407,7 @@ class Optimizer {
     if constexpr (detail::has_direct_access<Grad>()) {
       check_grad_apart(work.param, detail::view_of(grad));
     }
+    if (!registered_.empty()) check_not_registered(param, work.param);
     Slot* slot = find(work.param.data);
     if (slot) {
       check_not_registered(*slot);
@@ -455,6 +456,13 @@ class Optimizer {
       if (object != nullptr) objects_.erase(object);
       rebuild_views();
       throw;
+    }
+    // State that update() made at this memory becomes the registration's
+    // own, so that update() of it is refused from now on.
+    const auto there = p.size() == 0 ? index_.end() : index_.find(p.data);
+    if (there != index_.end() && slots_[there->second].owner == kNone) {
+      slots_[there->second].owner = id;
+      registered_[id].slot = there->second;
     }
   }
 
@@ -548,6 +556,20 @@ class Optimizer {
       detail::fail<std::invalid_argument>(
           who_, ": parameter at ", s.key, " is registered (#", s.owner,
           "): step() updates it, and update() as well would count its step twice");
+  }
+
+  // update() of a registered object (wherever its memory went), or of memory
+  // shared with a registration (as of the last step() or add()), is refused.
+  // Not a cost for optimizers driven by update() alone: nothing is registered.
+  template <class Param>
+  void check_not_registered(const Param& param, const detail::View<Scalar>& p) const {
+    std::size_t reg = registration_of(param);
+    if (reg == kNone) reg = views_.overlapping(as_const(p));
+    if (reg != kNone)
+      detail::fail<std::invalid_argument>(
+          who_, ": parameter at ", static_cast<const void*>(p.data),
+          " is registered, or shares memory with registered parameter #", reg,
+          ": step() updates it, and update() as well would count its step twice");
   }
 
   // Throws if v shares a coefficient with a registered parameter or gradient.
