@@ -563,13 +563,13 @@ class Optimizer {
   // Not a cost for optimizers driven by update() alone: nothing is registered.
   template <class Param>
   void check_not_registered(const Param& param, const detail::View<Scalar>& p) const {
-    std::size_t reg = registration_of(param);
-    if (reg == kNone) reg = views_.overlapping(as_const(p));
+    const std::size_t object = registration_of(param);
+    const std::size_t reg = object != kNone ? object : views_.overlapping(as_const(p));
     if (reg != kNone)
       detail::fail<std::invalid_argument>(
           who_, ": parameter at ", static_cast<const void*>(p.data),
-          " is registered, or shares memory with registered parameter #", reg,
-          ": step() updates it, and update() as well would count its step twice");
+          object != kNone ? " is registered (#" : " shares memory with registered parameter (#",
+          reg, "): step() updates it, and update() as well would count its step twice");
   }
 
   // Throws if v shares a coefficient with a registered parameter or gradient.
