@@ -1,5 +1,5 @@
 // Copying an optimizer would update the registered weights twice.
-// expect: (use of deleted function|call to deleted constructor).*Adam
+// expect: (use of deleted function|call to (implicitly-)?deleted (copy )?constructor).*Adam
 #include <descend/descend.hpp>
 
 int main() {
