@@ -5,7 +5,9 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include "catch.hpp"
 #include <cstdlib>
 #include <new>
@@ -24,6 +26,14 @@ TEST_CASE("allocation counting is skipped under AddressSanitizer", "[allocations
 
 namespace {
 std::atomic<long> allocations{0};
+// >= 0: that many more allocations succeed, then every one fails (-1: none do).
+std::atomic<long> fail_after{-1};
+bool out_of_memory() {
+  long left = fail_after.load();
+  while (left > 0 && !fail_after.compare_exchange_weak(left, left - 1)) {
+  }
+  return left == 0;
+}
 }  // namespace
 
 // Eigen allocates its dynamic matrices with malloc, not operator new, so
@@ -40,22 +50,27 @@ void __libc_free(void*);
 
 void* malloc(std::size_t size) {
   ++allocations;
+  if (out_of_memory()) return nullptr;
   return __libc_malloc(size);
 }
 void* calloc(std::size_t n, std::size_t size) {
   ++allocations;
+  if (out_of_memory()) return nullptr;
   return __libc_calloc(n, size);
 }
 void* realloc(void* p, std::size_t size) {
   ++allocations;
+  if (out_of_memory()) return nullptr;
   return __libc_realloc(p, size);
 }
 void* aligned_alloc(std::size_t alignment, std::size_t size) {
   ++allocations;
+  if (out_of_memory()) return nullptr;
   return __libc_memalign(alignment, size);
 }
 int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
   ++allocations;
+  if (out_of_memory()) return 12;  // ENOMEM
   *out = __libc_memalign(alignment, size);
   return *out ? 0 : 12;  // ENOMEM
 }
@@ -70,6 +85,7 @@ static void raw_free(void* p) { std::free(p); }
 
 void* operator new(std::size_t size) {
   ++allocations;
+  if (out_of_memory()) throw std::bad_alloc();
   if (void* p = raw_allocate(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
@@ -127,12 +143,12 @@ TEST_CASE("the first update allocates the state", "[allocations]") {
 TEMPLATE_TEST_CASE("update() allocates nothing once state exists", "[allocations]", float, double) {
   using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
   Matrix w = Matrix::Ones(37, 29), g = Matrix::Constant(37, 29, 0.5);
-  Matrix big = Matrix::Ones(50, 50);
+  Matrix big = Matrix::Ones(50, 50), big_g = Matrix::Constant(50, 50, 0.5);
   for_every_configuration<TestType>([&](descend::Optimizer<TestType>& opt) {
     CHECK(allocations_after_first([&] { opt.update(w, g); }) == 0);
     // A strided block, and a gradient that is an expression.
     CHECK(allocations_after_first(
-              [&] { opt.update(big.block(3, 4, 20, 30), 2 * g.block(0, 0, 20, 30)); }) == 0);
+              [&] { opt.update(big.block(3, 4, 20, 30), 2 * big_g.block(0, 0, 20, 30)); }) == 0);
   });
 }
 
@@ -175,6 +191,79 @@ TEMPLATE_TEST_CASE("a training epoch of the layer set allocates nothing after th
     return descend::nn::accuracy(head.output(), data.labels);
   };
   CHECK(allocations_after_first(epoch) == 0);
+}
+
+// Out of memory at each allocation in turn: a step() that has to create state
+// and move state with swapped registered matrices, and an add(), either
+// succeed or throw std::bad_alloc having changed nothing.
+namespace {
+struct Snapshot {
+  Eigen::MatrixXd a, b, c, d;
+  std::vector<std::int64_t> counts;
+  std::vector<Eigen::ArrayXd> moments;
+  std::size_t states = 0, registered = 0;
+  bool operator==(const Snapshot& o) const {
+    return a == o.a && b == o.b && c == o.c && d == o.d && counts == o.counts &&
+           moments.size() == o.moments.size() &&
+           std::equal(moments.begin(), moments.end(), o.moments.begin(),
+                      [](const Eigen::ArrayXd& x, const Eigen::ArrayXd& y) {
+                        return x.size() == y.size() && (x == y).all();
+                      }) &&
+           states == o.states && registered == o.registered;
+  }
+};
+}  // namespace
+
+TEST_CASE("step() and add() that run out of memory change nothing", "[allocations]") {
+  for (long k = 0;; ++k) {
+    descend::Adam<double> opt;
+    Eigen::MatrixXd a = Eigen::MatrixXd::Ones(4, 3), b = Eigen::MatrixXd::Constant(4, 3, 2.0);
+    Eigen::MatrixXd c = Eigen::MatrixXd::Ones(5, 5), d = Eigen::MatrixXd::Ones(2, 2);
+    Eigen::MatrixXd ga = Eigen::MatrixXd::Constant(4, 3, 0.5), gb = -ga;
+    Eigen::MatrixXd gc = Eigen::MatrixXd::Constant(5, 5, 0.25), gd = gc.topLeftCorner(2, 2);
+    opt.add(a, ga);
+    opt.add(b, gb);
+    opt.step();
+    opt.add(c, gc);   // no state yet: the next step() creates it
+    std::swap(a, b);  // their state follows them at the next step()
+    opt.update(d, gd);
+    const auto take = [&] {
+      Snapshot s{a, b, c, d, {}, {}, opt.num_states(), opt.num_registered()};
+      for (const Eigen::MatrixXd* m : {&a, &b, &c, &d}) {
+        s.counts.push_back(opt.step_count(*m));
+        if (opt.has_state(*m)) s.moments.emplace_back(opt.state(*m, "exp_avg"));
+      }
+      return s;
+    };
+    const Snapshot before = take();
+    Eigen::MatrixXd e = Eigen::MatrixXd::Ones(3, 3), ge = Eigen::MatrixXd::Ones(3, 3);
+    int failed = 0;
+    fail_after = k;
+    try {
+      opt.step();
+    } catch (const std::bad_alloc&) {
+      failed = 1;
+    }
+    if (failed == 0) {
+      try {
+        opt.add(e, ge);
+      } catch (const std::bad_alloc&) {
+        failed = 2;
+      }
+    }
+    fail_after = -1;
+    if (failed == 0) break;
+    INFO("allocation #" << k << " failed in " << (failed == 1 ? "step()" : "add()"));
+    if (failed == 1) CHECK(take() == before);
+    if (failed == 2) CHECK(opt.num_registered() == 3);
+    // And the optimizer works on from there (a second step if add() failed).
+    opt.step();
+    const std::int64_t steps = failed == 1 ? 1 : 2;
+    CHECK(opt.step_count(a) == 1 + steps);  // a's own count, now in b's old buffer
+    CHECK(opt.step_count(b) == 1 + steps);
+    CHECK(opt.step_count(c) == steps);
+    REQUIRE(k < 1000);
+  }
 }
 
 #endif  // __SANITIZE_ADDRESS__

@@ -235,3 +235,102 @@ TEST_CASE("update() of a registered parameter is refused before its first step t
   CHECK(opt.step_count(v) == 2);
   CHECK(opt.step_count(w) == 1);
 }
+
+TEST_CASE("remove() unregisters a pair, drops its state and renumbers the later ones",
+          "[registration]") {
+  Adam<double> opt;
+  Eigen::MatrixXd a = Eigen::MatrixXd::Ones(2, 2), b = a, c = a;
+  Eigen::MatrixXd g = Eigen::MatrixXd::Ones(2, 2), gb = g, gc = g;
+  Eigen::VectorXd m = Eigen::VectorXd::Ones(3), gm = m;
+  opt.add(a, g);
+  opt.add(b, gb);
+  opt.add(Eigen::Map<Eigen::VectorXd>(m.data(), 3), gm);
+  opt.add(c, gc);
+  opt.step();
+  REQUIRE(opt.num_states() == 4);
+  CHECK(opt.remove(b));
+  CHECK_FALSE(opt.remove(b));
+  CHECK_FALSE(opt.has_state(b));
+  CHECK(opt.num_registered() == 3);
+  CHECK(opt.num_states() == 3);
+  // A registered view is removed through a view of the same memory.
+  CHECK_FALSE(opt.remove(m.head(2)));
+  CHECK(opt.remove(m));
+  CHECK(opt.num_registered() == 2);
+  // b and m are free: update() may drive them, add() may take them again.
+  opt.update(b, gb);
+  CHECK(opt.step_count(b) == 1);
+  opt.add(m, gm);
+  opt.step();
+  CHECK(opt.step_count(a) == 2);
+  CHECK(opt.step_count(c) == 2);
+  CHECK(opt.step_count(m) == 1);
+  // c is #1 now.
+  c.resize(3, 3);
+  CHECK_THROWS_WITH(opt.step(), Contains("registered parameter #1"));
+}
+
+TEST_CASE("after a move made registrations overlap, remove() lets training go on",
+          "[registration]") {
+  Sgd<double> opt(plain_sgd(0.1));
+  Eigen::MatrixXd a = Eigen::MatrixXd::Ones(3, 3), ga = Eigen::MatrixXd::Ones(3, 3);
+  Eigen::MatrixXd b = Eigen::MatrixXd::Ones(3, 3);
+  Eigen::VectorXd gm = Eigen::VectorXd::Ones(9);
+  Eigen::Map<Eigen::VectorXd> view(b.data(), 9);
+  opt.add(a, ga);
+  opt.add(view, gm);
+  opt.step();
+  a = std::move(b);
+  CHECK_THROWS(opt.step());
+  CHECK(opt.remove(view));
+  opt.step();
+  CHECK(a(0, 0) == Approx(0.9 - 0.1));
+}
+
+TEST_CASE("add() sees registered matrices where they are now, after a swap", "[registration]") {
+  Sgd<double> opt(plain_sgd(0.1));
+  Eigen::MatrixXd a = Eigen::MatrixXd::Ones(2, 2), ga = Eigen::MatrixXd::Ones(2, 2);
+  Eigen::MatrixXd spare = Eigen::MatrixXd::Zero(2, 2), gs = Eigen::MatrixXd::Ones(2, 2);
+  opt.add(a, ga);
+  opt.step();
+  std::swap(a, spare);  // a's old buffer is spare's now, and no longer registered
+  opt.add(Eigen::Map<Eigen::MatrixXd>(spare.data(), 2, 2), gs);
+  CHECK_THROWS_WITH(opt.update(spare.col(0), gs.col(0)),  // registered, by the Map
+                    Contains("shares memory with registered parameter (#1)"));
+  opt.step();
+  CHECK(opt.step_count(a) == 2);
+}
+
+TEST_CASE("memory a registered Matrix moved onto since the last step() is refused by step()",
+          "[registration]") {
+  // add() keeps its cost constant by not reading every registered object:
+  // it can accept memory a registered Matrix moved onto since the last
+  // step(). step() sees it and throws; remove() resolves it.
+  Sgd<double> opt(plain_sgd(0.1));
+  Eigen::MatrixXd a = Eigen::MatrixXd::Ones(2, 2), ga = Eigen::MatrixXd::Ones(2, 2);
+  Eigen::MatrixXd other = Eigen::MatrixXd::Zero(2, 2), g = Eigen::MatrixXd::Ones(2, 2);
+  opt.add(a, ga);
+  opt.step();
+  Eigen::Map<Eigen::MatrixXd> there(other.data(), 2, 2);
+  std::swap(a, other);  // a now owns the memory `there` views
+  opt.add(there, g);
+  CHECK_THROWS_WITH(opt.step(), Contains("now shares memory with registered parameter #0"));
+  CHECK(opt.remove(there));
+  opt.step();
+  CHECK(opt.step_count(a) == 2);
+}
+
+TEST_CASE("a registered Matrix that moves back onto memory added meanwhile is refused by step()",
+          "[registration]") {
+  Sgd<double> opt(plain_sgd(0.1));
+  Eigen::MatrixXd a = Eigen::MatrixXd::Ones(2, 2), ga = Eigen::MatrixXd::Ones(2, 2);
+  Eigen::MatrixXd c = Eigen::MatrixXd::Zero(2, 2), g = Eigen::MatrixXd::Ones(2, 2);
+  opt.add(a, ga);
+  opt.step();
+  std::swap(a, c);
+  Eigen::Map<Eigen::MatrixXd> old_a(c.data(), 2, 2);  // a's memory at the last step()
+  opt.add(old_a, g);  // free now, so accepted
+  std::swap(a, c);    // a is back where the last step() saw it, under the Map
+  CHECK_THROWS_WITH(opt.step(), Contains("now shares memory with registered parameter #0"));
+  CHECK(a(0, 0) == 0.9);
+}

@@ -224,6 +224,22 @@ class Optimizer {
     return true;
   }
 
+  // Unregisters the pair whose parameter is `param` (the registered Matrix or
+  // Array itself, or a view of exactly the registered parameter's memory,
+  // shape and strides; a registered view before a registered Matrix) and
+  // drops its state. Returns whether there was such a pair. Registrations
+  // after it are renumbered (#5 becomes #4). Never throws.
+  template <class Param>
+  bool remove(const Eigen::DenseBase<Param>& param) {
+    std::size_t reg = registration_of(param.derived());
+    if constexpr (detail::has_direct_access<Param>()) {
+      if (reg == kNone) reg = registration_viewing(as_const_view(param.derived()));
+    }
+    if (reg == kNone) return false;
+    unregister(reg);
+    return true;
+  }
+
   // Drops all state (registrations stay); the optimizer is as constructed.
   void reset() {
     slots_.clear();
@@ -447,14 +463,18 @@ class Optimizer {
     reserve_one_more(work_);
     registered_.push_back(Registration{source_of(std::forward<Param>(param)),
                                        source_of(std::forward<Grad>(grad)), kNone, p.data, g.data});
+    // Out of memory in any of these takes back what came before.
+    int done = 0;
     try {
       if (object != nullptr) objects_.emplace(object, id);
+      ++done;
       views_.insert(as_const(p), id);
+      ++done;
       views_.insert(as_const(g), id);
-    } catch (...) {  // out of memory: take it all back
+    } catch (...) {
+      if (done == 2) views_.erase(as_const(p));
+      if (done >= 1 && object != nullptr) objects_.erase(object);
       registered_.pop_back();
-      if (object != nullptr) objects_.erase(object);
-      rebuild_views();
       throw;
     }
     // State that update() made at this memory becomes the registration's
@@ -564,7 +584,7 @@ class Optimizer {
   template <class Param>
   void check_not_registered(const Param& param, const detail::View<Scalar>& p) const {
     const std::size_t object = registration_of(param);
-    const std::size_t reg = object != kNone ? object : views_.overlapping(as_const(p));
+    const std::size_t reg = object != kNone ? object : registered_memory_at(as_const(p));
     if (reg != kNone)
       detail::fail<std::invalid_argument>(
           who_, ": parameter at ", static_cast<const void*>(p.data),
@@ -573,83 +593,197 @@ class Optimizer {
   }
 
   // Throws if v shares a coefficient with a registered parameter or gradient.
-  void check_apart(const detail::View<const Scalar>& v, const char* what, std::size_t id) const {
-    const std::size_t other = views_.overlapping(v);
+  void check_apart(const detail::View<const Scalar>& v, const char* what, std::size_t id) {
+    std::size_t other = views_.overlapping(v);
     if (other == kNone) return;
+    if (!meets_now(other, v)) {
+      // v meets where descend last saw #other, which has moved since: catch
+      // up with the moves, so that v can take that memory.
+      refresh_views();
+      other = views_.overlapping(v);
+      if (other == kNone) return;
+    }
     detail::fail<std::invalid_argument>(
         who_, ": ", where(id), "its ", what, " at ", static_cast<const void*>(v.data),
         " shares memory with registered parameter #", other,
         " (its parameter or gradient); registered memory may not overlap");
   }
 
-  void rebuild_views() {
-    views_.clear();
+  // The registration whose parameter or gradient shares a coefficient with v,
+  // or kNone. views_ holds registered memory where add() or step() last saw
+  // it; when v meets one there that is no longer there, the registrations
+  // are looked at where they are now (rare, linear). Memory that a registered
+  // Matrix moved onto since the last step() is not seen here: step() checks it.
+  std::size_t registered_memory_at(const detail::View<const Scalar>& v) const {
+    const std::size_t hit = views_.overlapping(v);
+    if (hit == kNone || meets_now(hit, v)) return hit;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
-      views_.insert(as_const(registered_[i].param.get()), i);
-      views_.insert(as_const(registered_[i].grad.get()), i);
+      if (meets_now(i, v)) return i;
     }
+    return kNone;
+  }
+
+  // Whether registration i's parameter or gradient, where it is now, shares a
+  // coefficient with v.
+  bool meets_now(std::size_t i, const detail::View<const Scalar>& v) const {
+    return detail::share_coefficients(v, as_const(registered_[i].param.get())) ||
+           detail::share_coefficients(v, as_const(registered_[i].grad.get()));
+  }
+
+  // add() then checked against memory where it was at the refresh, not at the
+  // last step(): registered objects that moved back since may overlap the
+  // pairs added, which the next step() checks.
+  void refresh_views() {
+    views_ = views_now();
+    recheck_ = true;
+  }
+
+  // Registered memory where it is now; throws if moves made two overlap.
+  detail::ViewSet<Scalar> views_now() const {
+    detail::ViewSet<Scalar> now;
+    for (std::size_t i = 0; i < registered_.size(); ++i) {
+      const detail::View<Scalar> p = registered_[i].param.get(), g = registered_[i].grad.get();
+      for (const detail::View<const Scalar>& v : {as_const(p), as_const(g)}) {
+        const std::size_t other = now.overlapping(v);
+        if (other != kNone)
+          detail::fail<std::invalid_argument>(
+              who_, ": registered parameter #", i, " now shares memory with registered parameter #",
+              other, " (a registered Matrix was moved, swapped or assigned another's buffer)");
+        now.insert(v, i);
+      }
+    }
+    return now;
+  }
+
+  template <class X>
+  static detail::View<const Scalar> as_const_view(const X& x) {
+    const auto v = detail::view_of(x);
+    return {v.data, v.rows, v.cols, v.row_stride, v.col_stride};
+  }
+
+  // The registration whose parameter is exactly v: a registered view first
+  // (after a move, a registered Matrix may be there too), then a Matrix.
+  std::size_t registration_viewing(const detail::View<const Scalar>& v) const {
+    for (const bool objects : {false, true}) {
+      for (std::size_t i = 0; i < registered_.size(); ++i) {
+        const Source& source = registered_[i].param;
+        if ((source.object != nullptr) != objects) continue;
+        const detail::View<Scalar> p = source.get();
+        if (p.data == v.data && p.rows == v.rows && p.cols == v.cols &&
+            p.row_stride == v.row_stride && p.col_stride == v.col_stride)
+          return i;
+      }
+    }
+    return kNone;
+  }
+
+  void unregister(std::size_t reg) noexcept {
+    if (registered_[reg].slot != kNone) erase_slot(registered_[reg].slot);
+    for (auto it = objects_.begin(); it != objects_.end();) {
+      if (it->second == reg) {
+        it = objects_.erase(it);
+      } else {
+        it->second -= it->second > reg ? 1 : 0;
+        ++it;
+      }
+    }
+    for (Slot& s : slots_) {
+      if (s.owner != kNone && s.owner > reg) s.owner -= 1;
+    }
+    views_.remove_id(reg);
+    registered_.erase(registered_.begin() + static_cast<std::ptrdiff_t>(reg));
+    if (work_.size() > registered_.size()) work_.pop_back();
   }
 
   // step()'s slow path, after a first pass found every pair well-formed and
   // counted no step: moved memory is checked for overlap and the state
-  // follows it; missing state is created (or adopted from update()s).
+  // follows it; missing state is created (or adopted from update()s). All
+  // that can throw (checks, allocation) comes first: a throw changes nothing.
   void settle() {
+    using Node = typename decltype(index_)::node_type;
     bool moved = false;
+    std::size_t rekeyed = 0, fresh_count = 0;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const Registration& r = registered_[i];
-      moved = moved || work_[i].param.data != r.param_data || work_[i].grad.data != r.grad_data;
-    }
-    // Registered objects that moved may now overlap each other.
-    detail::ViewSet<Scalar> now;
-    if (moved) {
-      for (std::size_t i = 0; i < registered_.size(); ++i) {
-        const Work& w = work_[i];
-        check_grad_apart(w.param, w.grad, i);
-        for (const detail::View<const Scalar>& v : {as_const(w.param), w.grad}) {
-          const std::size_t other = now.overlapping(v);
-          if (other != kNone)
-            detail::fail<std::invalid_argument>(
-                who_, ": registered parameter #", i,
-                " now shares memory with registered parameter #", other,
-                " (a registered Matrix was moved, swapped or assigned another's buffer)");
-          now.insert(v, i);
-        }
+      const detail::View<Scalar>& p = work_[i].param;
+      moved = moved || p.data != r.param_data || work_[i].grad.data != r.grad_data;
+      if (r.slot != kNone) {
+        rekeyed += slots_[r.slot].key != p.data ? 1 : 0;
+      } else if (p.size() != 0 && !adoptable(p.data)) {
+        ++fresh_count;
       }
     }
-    // Moved state: every old key goes first, so that two registrations that
-    // swapped memory each keep their own state.
+    detail::ViewSet<Scalar> now;
+    if (moved || recheck_) {  // registered objects that moved may now overlap
+      for (std::size_t i = 0; i < registered_.size(); ++i)
+        check_grad_apart(work_[i].param, work_[i].grad, i);
+      now = views_now();
+    }
+    std::vector<Slot> fresh;
+    fresh.reserve(fresh_count);
+    std::unordered_map<const void*, std::size_t> spare;  // index nodes for them
+    for (std::size_t i = 0; i < registered_.size(); ++i) {
+      const detail::View<Scalar>& p = work_[i].param;
+      if (registered_[i].slot == kNone && p.size() != 0 && !adoptable(p.data)) {
+        fresh.push_back(make_slot(p));
+        spare.emplace(p.data, 0);
+      }
+    }
+    std::vector<std::pair<std::size_t, Node>> moving;
+    moving.reserve(rekeyed);
+    slots_.reserve(slots_.size() + fresh_count);
+    index_.reserve(index_.size() + fresh_count);
+
+    // Nothing below allocates or throws. Moved state: every old key goes
+    // first, so that two registrations that swapped memory each keep their own.
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const Registration& r = registered_[i];
       if (r.slot != kNone && slots_[r.slot].key != work_[i].param.data)
-        index_.erase(slots_[r.slot].key);
+        moving.emplace_back(i, index_.extract(slots_[r.slot].key));
     }
+    for (auto& [i, node] : moving) {
+      const Scalar* to = work_[i].param.data;
+      // State that update() left where the parameter moved belonged to that
+      // memory, not to this parameter: dropped.
+      const auto there = index_.find(to);
+      if (there != index_.end()) erase_slot(there->second);  // may renumber slots
+      Slot& s = slots_[registered_[i].slot];
+      s.key = to;
+      s.layout.data = work_[i].param.data;
+      node.key() = to;
+      node.mapped() = registered_[i].slot;
+      index_.insert(std::move(node));
+    }
+    std::size_t next_fresh = 0;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       Registration& r = registered_[i];
       const detail::View<Scalar>& p = work_[i].param;
       r.param_data = p.data;
       r.grad_data = work_[i].grad.data;
-      if (p.size() == 0) continue;
-      if (r.slot != kNone && slots_[r.slot].key == p.data) continue;
-      // State that update() left at this memory belonged to the memory, not to
-      // this registration's parameter: adopted on a first step, dropped after.
+      if (r.slot != kNone || p.size() == 0) continue;
       const auto there = index_.find(p.data);
-      if (r.slot == kNone) {
-        if (there != index_.end()) {
-          slots_[there->second].owner = i;
-          r.slot = there->second;
-        } else {
-          r.slot = index_of(insert(make_slot(p)));
-          slots_[r.slot].owner = i;
-        }
-        continue;
+      if (there != index_.end()) {  // update()'s state, adopted on a first step
+        r.slot = there->second;
+      } else {
+        slots_.push_back(std::move(fresh[next_fresh++]));
+        r.slot = slots_.size() - 1;
+        Node node = spare.extract(spare.begin());
+        node.key() = p.data;
+        node.mapped() = r.slot;
+        index_.insert(std::move(node));
       }
-      if (there != index_.end()) erase_slot(there->second);  // may renumber r.slot
-      Slot& s = slots_[r.slot];
-      s.key = p.data;
-      s.layout.data = p.data;
-      index_[p.data] = r.slot;
+      slots_[r.slot].owner = i;
     }
-    if (moved) views_ = std::move(now);
+    next_ = slots_.size();
+    if (moved || recheck_) views_ = std::move(now);
+    recheck_ = false;
+  }
+
+  // State that update() made at this memory, which a registration takes over
+  // on its first step.
+  bool adoptable(const void* key) const {
+    const auto there = index_.find(key);
+    return there != index_.end() && slots_[there->second].owner == kNone;
   }
 
   // Parameters are usually updated in the same order every step, so the slot
@@ -761,6 +895,7 @@ class Optimizer {
   std::vector<Registration> registered_;
   std::unordered_map<const void*, std::size_t> objects_;  // registered Matrix/Array -> #
   detail::ViewSet<Scalar> views_;                         // every registered parameter and gradient
+  bool recheck_ = false;  // views_ are not where step() last saw them (refresh_views)
   std::vector<Work> work_;                                // step()'s, kept to reuse its memory
 };
 

@@ -100,6 +100,38 @@ class ViewSet {
       strided_.push_back(e);
   }
 
+  // Removes v (as inserted). Never allocates.
+  void erase(const View<const Scalar>& v) {
+    if (v.size() == 0) return;
+    if (is_contiguous(v)) {
+      contiguous_.erase(span_of(v).lo);
+      return;
+    }
+    for (std::size_t i = 0; i < strided_.size(); ++i) {
+      if (strided_[i].view.data == v.data) {
+        strided_.erase(strided_.begin() + static_cast<std::ptrdiff_t>(i));
+        return;
+      }
+    }
+  }
+
+  // Removes every view with this id and renumbers the later ids down by one.
+  // Never allocates.
+  void remove_id(std::size_t id) {
+    for (auto it = contiguous_.begin(); it != contiguous_.end();) {
+      if (it->second.id == id) {
+        it = contiguous_.erase(it);
+      } else {
+        it->second.id -= it->second.id > id ? 1 : 0;
+        ++it;
+      }
+    }
+    strided_.erase(std::remove_if(strided_.begin(), strided_.end(),
+                                  [id](const Entry& e) { return e.id == id; }),
+                   strided_.end());
+    for (Entry& e : strided_) e.id -= e.id > id ? 1 : 0;
+  }
+
   void clear() {
     contiguous_.clear();
     strided_.clear();
