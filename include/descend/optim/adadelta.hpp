@@ -44,12 +44,14 @@ class Adadelta : public Optimizer<Scalar> {
 
   const AdadeltaOptions& options() const { return options_; }
 
-  std::vector<std::string> buffer_names() const override { return {"square_avg", "acc_delta"}; }
+  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override {
+    return {"square_avg", "acc_delta"};
+  }
 
  protected:
   using typename Optimizer<Scalar>::Work;
 
-  double apply(const Work* work, std::size_t count) override {
+  DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
     Kernel k;
     k.weight_decay = static_cast<Scalar>(options_.weight_decay);
     k.decays = options_.weight_decay != 0;
@@ -89,5 +91,10 @@ class Adadelta : public Optimizer<Scalar> {
 
   AdadeltaOptions options_;
 };
+
+#ifdef DESCEND_PRECOMPILED
+extern template class Adadelta<float>;
+extern template class Adadelta<double>;
+#endif
 
 }  // namespace descend

@@ -44,7 +44,7 @@ class Adagrad : public Optimizer<Scalar> {
 
   const AdagradOptions& options() const { return options_; }
 
-  std::vector<std::string> buffer_names() const override { return {"sum"}; }
+  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override { return {"sum"}; }
 
  protected:
   void init_state(Scalar* buffers, Eigen::Index n) const override {
@@ -53,7 +53,7 @@ class Adagrad : public Optimizer<Scalar> {
 
   using typename Optimizer<Scalar>::Work;
 
-  double apply(const Work* work, std::size_t count) override {
+  DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
     Kernel k;
     k.weight_decay = static_cast<Scalar>(options_.weight_decay);
     k.decays = options_.weight_decay != 0;
@@ -92,5 +92,10 @@ class Adagrad : public Optimizer<Scalar> {
 
   AdagradOptions options_;
 };
+
+#ifdef DESCEND_PRECOMPILED
+extern template class Adagrad<float>;
+extern template class Adagrad<double>;
+#endif
 
 }  // namespace descend

@@ -51,7 +51,7 @@ class Adam : public Optimizer<Scalar> {
 
   const AdamOptions& options() const { return options_; }
 
-  std::vector<std::string> buffer_names() const override {
+  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override {
     if (options_.amsgrad) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     return {"exp_avg", "exp_avg_sq"};
   }
@@ -68,7 +68,7 @@ class Adam : public Optimizer<Scalar> {
 
   using typename Optimizer<Scalar>::Work;
 
-  double apply(const Work* work, std::size_t count) override {
+  DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
     Kernel k;
     k.beta1 = static_cast<Scalar>(options_.beta1);
     k.one_minus_beta1 = static_cast<Scalar>(1.0 - options_.beta1);
@@ -183,5 +183,12 @@ class AdamW : public Adam<Scalar> {
     return options;
   }
 };
+
+#ifdef DESCEND_PRECOMPILED
+extern template class Adam<float>;
+extern template class Adam<double>;
+extern template class AdamW<float>;
+extern template class AdamW<double>;
+#endif
 
 }  // namespace descend

@@ -63,7 +63,7 @@ class Optimizer {
   using Index = Eigen::Index;
   using StateMap = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
 
-  virtual ~Optimizer() = default;
+  virtual ~Optimizer();
   // An optimizer refers to the objects registered with it and keys its state
   // by their memory: a copy would update the same weights a second time.
   // Move it instead (or build a second one).
@@ -108,7 +108,7 @@ class Optimizer {
   // checked, and all new state created, before any is updated, so a throw
   // leaves all of them untouched. The update itself is one call that runs
   // through all parameters, with the options looked at once.
-  void step() {
+  DESCEND_NOINLINE void step() {
     work_.resize(registered_.size());  // within the capacity add() reserved
     // One pass reads and checks every pair and, for those with state, counts
     // the step and fills in the work. `settled`: no parameter or gradient
@@ -160,7 +160,7 @@ class Optimizer {
   }
 
   // Sets every registered gradient to zero.
-  void zero_grad() {
+  DESCEND_NOINLINE void zero_grad() {
     for (const Registration& r : registered_) {
       const detail::View<Scalar> g = r.grad.get();
       for (Index j = 0; j < g.cols; ++j)
@@ -196,13 +196,7 @@ class Optimizer {
   // a flat array in the parameter's memory order.
   template <class Param>
   StateMap state(const Eigen::DenseBase<Param>& param, const std::string& name) const {
-    const Slot* s = lookup(param.derived());
-    if (!s) detail::fail<std::invalid_argument>(who_, ": parameter has no state yet");
-    const std::vector<std::string> names = buffer_names();
-    for (std::size_t b = 0; b < names.size(); ++b) {
-      if (names[b] == name) return StateMap(s->buffers.data() + b * s->size, s->size);
-    }
-    detail::fail<std::invalid_argument>(who_, ": no state buffer named '", name, "'");
+    return state_of(lookup(param.derived()), name);
   }
   // Names of the state buffers each parameter gets with these options.
   virtual std::vector<std::string> buffer_names() const = 0;
@@ -212,16 +206,7 @@ class Optimizer {
   // found as the object it is even after a resize changed its memory.
   template <class Param>
   bool forget(const Eigen::DenseBase<Param>& param) {
-    const std::size_t reg = registration_of(param.derived());
-    if (reg != kNone) {
-      if (registered_[reg].slot == kNone) return false;
-      erase_slot(registered_[reg].slot);
-      return true;
-    }
-    const auto it = index_.find(static_cast<const void*>(param.derived().data()));
-    if (it == index_.end()) return false;
-    erase_slot(it->second);
-    return true;
+    return forget_at(owning_object(param.derived()), param.derived().data());
   }
 
   // Unregisters the pair whose parameter is `param` (the registered Matrix or
@@ -231,17 +216,12 @@ class Optimizer {
   // after it are renumbered (#5 becomes #4). Never throws.
   template <class Param>
   bool remove(const Eigen::DenseBase<Param>& param) {
-    std::size_t reg = registration_of(param.derived());
-    if constexpr (detail::has_direct_access<Param>()) {
-      if (reg == kNone) reg = registration_viewing(as_const_view(param.derived()));
-    }
-    if (reg == kNone) return false;
-    unregister(reg);
-    return true;
+    static_assert(detail::has_direct_access<Param>(), "descend: parameters must expose memory");
+    return remove_at(owning_object(param.derived()), as_const_view(param.derived()));
   }
 
   // Drops all state (registrations stay); the optimizer is as constructed.
-  void reset() {
+  DESCEND_NOINLINE void reset() {
     slots_.clear();
     index_.clear();
     for (Registration& r : registered_) r.slot = kNone;
@@ -297,7 +277,6 @@ class Optimizer {
     Eigen::Array<Scalar, Eigen::Dynamic, 1> buffers;
     Index size = 0;
     std::size_t owner = kNone;  // the registration whose state this is, if any
-    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> grad_scratch;  // expression gradients
   };
 
   // Where a registered parameter or gradient is: an object read again at every
@@ -413,31 +392,45 @@ class Optimizer {
     return eigen && scalar && !temporary && memory && writable;
   }
 
+  // The templates on the argument types only read the arguments' memory and
+  // shape; all else happens in members on Scalar alone, compiled once per
+  // Scalar (and once for all, in the precompiled mode).
   template <class Param, class Grad>
   void update_checked(Param& param, const Grad& grad) {
     check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
     if (param.size() == 0) return;
-    // Built in place and never copied whole: see Source::read.
-    Work work;
-    work.param = detail::view_of(param);
     if constexpr (detail::has_direct_access<Grad>()) {
-      check_grad_apart(work.param, detail::view_of(grad));
+      update_view(detail::view_of(param), detail::view_of(grad), owning_object(param), false);
+    } else {
+      // An expression gradient is evaluated first, into memory of our own.
+      const Index n = grad.size();
+      if (scratch_.size() < n) scratch_.resize(n);  // allocates only to grow
+      Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> g(scratch_.data(),
+                                                                          grad.rows(), grad.cols());
+      g.noalias() = grad.matrix();
+      update_view(detail::view_of(param), as_const(detail::view_of(g)), owning_object(param), true);
     }
-    if (!registered_.empty()) check_not_registered(param, work.param);
-    Slot* slot = find(work.param.data);
+  }
+
+  // `object`: the parameter's Matrix or Array, or nullptr for a view.
+  // `own_grad`: g is scratch_, which aliases nothing.
+  DESCEND_NOINLINE void update_view(const detail::View<Scalar>& p,
+                                    const detail::View<const Scalar>& g, const void* object,
+                                    bool own_grad) {
+    if (!own_grad) check_grad_apart(p, g);
+    if (!registered_.empty()) check_not_registered(object, p);
+    Slot* slot = find(p.data);
     if (slot) {
       check_not_registered(*slot);
-      check_layout(*slot, work.param);
-      if constexpr (detail::has_direct_access<Grad>()) {
-        check_grad_not_state(*slot, detail::view_of(grad));
-      }
-      evaluate_gradient(*slot, grad);
+      check_layout(*slot, p);
+      if (!own_grad) check_grad_not_state(*slot, g);
     } else {
-      Slot fresh = make_slot(work.param);
-      evaluate_gradient(fresh, grad);
-      slot = &insert(std::move(fresh));
+      slot = &insert(make_slot(p));
     }
-    work.grad = gradient_view(*slot, grad);
+    // Built in place and never copied whole: see Source::read.
+    Work work;
+    work.param = p;
+    work.grad = g;
     work.state = slot->buffers.data();
     work.step = ++slot->step;
     work.lr = decayed_lr(work.step);
@@ -447,10 +440,14 @@ class Optimizer {
   template <class Param, class Grad>
   void add_checked(Param&& param, Grad&& grad) {
     check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
-    const detail::View<Scalar> p = detail::view_of(param);
-    const detail::View<Scalar> g = detail::view_of(grad);
+    add_sources(source_of(std::forward<Param>(param)), source_of(std::forward<Grad>(grad)),
+                owning_object(param));
+  }
+
+  DESCEND_NOINLINE void add_sources(const Source& param, const Source& grad, const void* object) {
+    const detail::View<Scalar> p = param.get();
+    const detail::View<Scalar> g = grad.get();
     const std::size_t id = registered_.size();
-    const void* object = owning_object(param);
     if (object != nullptr && objects_.count(object) != 0)
       detail::fail<std::invalid_argument>(who_, ": this parameter is already registered (#",
                                           objects_.at(object), ")");
@@ -461,8 +458,7 @@ class Optimizer {
     // never allocates.
     reserve_one_more(registered_);
     reserve_one_more(work_);
-    registered_.push_back(Registration{source_of(std::forward<Param>(param)),
-                                       source_of(std::forward<Grad>(grad)), kNone, p.data, g.data});
+    registered_.push_back(Registration{param, grad, kNone, p.data, g.data});
     // Out of memory in any of these takes back what came before.
     int done = 0;
     try {
@@ -499,9 +495,7 @@ class Optimizer {
     return nullptr;
   }
 
-  template <class X>
-  std::size_t registration_of(const X& x) const {
-    const void* object = owning_object(x);
+  std::size_t registration_of(const void* object) const {
     if (object == nullptr) return kNone;
     const auto it = objects_.find(object);
     return it == objects_.end() ? kNone : it->second;
@@ -531,8 +525,8 @@ class Optimizer {
                                  : detail::concat("registered parameter #", registration, ": ");
   }
 
-  void check_same_shape(Index p_rows, Index p_cols, Index g_rows, Index g_cols,
-                        std::size_t registration = kNone) const {
+  DESCEND_NOINLINE void check_same_shape(Index p_rows, Index p_cols, Index g_rows, Index g_cols,
+                                         std::size_t registration = kNone) const {
     if (p_rows != g_rows || p_cols != g_cols)
       detail::fail<ShapeError>(who_, ": ", where(registration), "gradient is ", g_rows, "x", g_cols,
                                " but parameter is ", p_rows, "x", p_cols);
@@ -581,14 +575,13 @@ class Optimizer {
   // update() of a registered object (wherever its memory went), or of memory
   // shared with a registration (as of the last step() or add()), is refused.
   // Not a cost for optimizers driven by update() alone: nothing is registered.
-  template <class Param>
-  void check_not_registered(const Param& param, const detail::View<Scalar>& p) const {
-    const std::size_t object = registration_of(param);
-    const std::size_t reg = object != kNone ? object : registered_memory_at(as_const(p));
+  void check_not_registered(const void* object, const detail::View<Scalar>& p) const {
+    const std::size_t by_object = registration_of(object);
+    const std::size_t reg = by_object != kNone ? by_object : registered_memory_at(as_const(p));
     if (reg != kNone)
       detail::fail<std::invalid_argument>(
           who_, ": parameter at ", static_cast<const void*>(p.data),
-          object != kNone ? " is registered (#" : " shares memory with registered parameter (#",
+          by_object != kNone ? " is registered (#" : " shares memory with registered parameter (#",
           reg, "): step() updates it, and update() as well would count its step twice");
   }
 
@@ -803,16 +796,50 @@ class Optimizer {
   template <class Derived>
   const Slot* lookup(const Derived& param) const {
     static_assert(detail::has_direct_access<Derived>(), "descend: parameters must expose memory");
-    const std::size_t reg = registration_of(param);
+    return lookup_at(owning_object(param), as_const_view(param));
+  }
+
+  DESCEND_NOINLINE const Slot* lookup_at(const void* object,
+                                         const detail::View<const Scalar>& v) const {
+    const std::size_t reg = registration_of(object);
     if (reg != kNone)
       return registered_[reg].slot == kNone ? nullptr : &slots_[registered_[reg].slot];
-    const Slot* s = find(param.data());
+    const Slot* s = find(v.data);
     if (s) {
-      auto v = detail::view_of(param);
       check_layout(*s, detail::View<Scalar>{const_cast<Scalar*>(v.data), v.rows, v.cols,
                                             v.row_stride, v.col_stride});
     }
     return s;
+  }
+
+  DESCEND_NOINLINE StateMap state_of(const Slot* s, const std::string& name) const {
+    if (!s) detail::fail<std::invalid_argument>(who_, ": parameter has no state yet");
+    const std::vector<std::string> names = buffer_names();
+    for (std::size_t b = 0; b < names.size(); ++b) {
+      if (names[b] == name) return StateMap(s->buffers.data() + b * s->size, s->size);
+    }
+    detail::fail<std::invalid_argument>(who_, ": no state buffer named '", name, "'");
+  }
+
+  DESCEND_NOINLINE bool forget_at(const void* object, const void* data) {
+    const std::size_t reg = registration_of(object);
+    if (reg != kNone) {
+      if (registered_[reg].slot == kNone) return false;
+      erase_slot(registered_[reg].slot);
+      return true;
+    }
+    const auto it = index_.find(data);
+    if (it == index_.end()) return false;
+    erase_slot(it->second);
+    return true;
+  }
+
+  DESCEND_NOINLINE bool remove_at(const void* object, const detail::View<const Scalar>& v) {
+    std::size_t reg = registration_of(object);
+    if (reg == kNone) reg = registration_viewing(v);
+    if (reg == kNone) return false;
+    unregister(reg);
+    return true;
   }
 
   Slot make_slot(const detail::View<Scalar>& p) const {
@@ -861,23 +888,6 @@ class Optimizer {
     slots_.pop_back();
   }
 
-  template <class Grad>
-  static void evaluate_gradient(Slot& s, const Grad& grad) {
-    if constexpr (!detail::has_direct_access<Grad>()) {
-      s.grad_scratch.resize(grad.rows(), grad.cols());  // allocates only the first time
-      s.grad_scratch.noalias() = grad.matrix();
-    }
-  }
-
-  template <class Grad>
-  static detail::View<const Scalar> gradient_view(const Slot& s, const Grad& grad) {
-    if constexpr (detail::has_direct_access<Grad>()) {
-      return detail::view_of(grad);
-    } else {
-      return detail::view_of(s.grad_scratch);
-    }
-  }
-
   static detail::View<const Scalar> as_const(const detail::View<Scalar>& v) {
     return {v.data, v.rows, v.cols, v.row_stride, v.col_stride};
   }
@@ -895,8 +905,17 @@ class Optimizer {
   std::vector<Registration> registered_;
   std::unordered_map<const void*, std::size_t> objects_;  // registered Matrix/Array -> #
   detail::ViewSet<Scalar> views_;                         // every registered parameter and gradient
-  bool recheck_ = false;  // views_ are not where step() last saw them (refresh_views)
-  std::vector<Work> work_;                                // step()'s, kept to reuse its memory
+  bool recheck_ = false;    // views_ are not where step() last saw them (refresh_views)
+  std::vector<Work> work_;  // step()'s, kept to reuse its memory
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> scratch_;  // update()'s expression gradients
 };
+
+template <class Scalar>
+Optimizer<Scalar>::~Optimizer() = default;
+
+#ifdef DESCEND_PRECOMPILED
+extern template class Optimizer<float>;
+extern template class Optimizer<double>;
+#endif
 
 }  // namespace descend

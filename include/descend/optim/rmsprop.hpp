@@ -56,7 +56,7 @@ class Rmsprop : public Optimizer<Scalar> {
 
   const RmspropOptions& options() const { return options_; }
 
-  std::vector<std::string> buffer_names() const override {
+  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override {
     std::vector<std::string> names{"square_avg"};
     if (options_.centered) names.push_back("grad_avg");
     if (options_.momentum > 0) names.push_back("momentum_buffer");
@@ -66,7 +66,7 @@ class Rmsprop : public Optimizer<Scalar> {
  protected:
   using typename Optimizer<Scalar>::Work;
 
-  double apply(const Work* work, std::size_t count) override {
+  DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
     Kernel k;
     k.weight_decay = static_cast<Scalar>(options_.weight_decay);
     k.decays = options_.weight_decay != 0;
@@ -134,5 +134,10 @@ class Rmsprop : public Optimizer<Scalar> {
 template <class Scalar>
 using RMSprop = Rmsprop<Scalar>;
 using RMSpropOptions = RmspropOptions;
+
+#ifdef DESCEND_PRECOMPILED
+extern template class Rmsprop<float>;
+extern template class Rmsprop<double>;
+#endif
 
 }  // namespace descend

@@ -54,7 +54,7 @@ class Sgd : public Optimizer<Scalar> {
 
   const SgdOptions& options() const { return options_; }
 
-  std::vector<std::string> buffer_names() const override {
+  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override {
     if (options_.momentum == 0) return {};
     return {"momentum_buffer"};
   }
@@ -62,7 +62,7 @@ class Sgd : public Optimizer<Scalar> {
  protected:
   using typename Optimizer<Scalar>::Work;
 
-  double apply(const Work* work, std::size_t count) override {
+  DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
     const bool inside = options_.momentum_style == MomentumStyle::lr_inside;
     Kernel k;
     k.weight_decay = static_cast<Scalar>(options_.weight_decay);
@@ -132,5 +132,10 @@ class Sgd : public Optimizer<Scalar> {
 template <class Scalar>
 using SGD = Sgd<Scalar>;
 using SGDOptions = SgdOptions;
+
+#ifdef DESCEND_PRECOMPILED
+extern template class Sgd<float>;
+extern template class Sgd<double>;
+#endif
 
 }  // namespace descend

@@ -1,0 +1,22 @@
+// The optimizers for float and double, compiled once: the library behind
+// descend::precompiled. Files that use it see DESCEND_PRECOMPILED and the
+// headers' `extern template` declarations, so they compile only what depends
+// on their own argument types.
+#include "descend/descend.hpp"
+
+namespace descend {
+template class Optimizer<float>;
+template class Optimizer<double>;
+template class Sgd<float>;
+template class Sgd<double>;
+template class Adagrad<float>;
+template class Adagrad<double>;
+template class Rmsprop<float>;
+template class Rmsprop<double>;
+template class Adadelta<float>;
+template class Adadelta<double>;
+template class Adam<float>;
+template class Adam<double>;
+template class AdamW<float>;
+template class AdamW<double>;
+}  // namespace descend
