@@ -17,6 +17,10 @@
 # each figure is the smallest of N runs (CPU time is noisy on a shared
 # machine; memory and size are not).
 #
+# Each TU is measured twice: header-only, and in the precompiled mode
+# (-DDESCEND_PRECOMPILED, as linking descend::precompiled sets; the last row
+# is what that library itself costs, once).
+#
 # Targets (issue 9): user TU <= 3 s CPU and <= 40 KB text with g++ 12 at -O2,
 # each optimizer alone <= 2 s; no test TU above 1.5 GB.
 set -euo pipefail
@@ -124,23 +128,26 @@ label() {
     user) echo "user TU (Adam<float> update + Sgd<double> add/step)" ;;
     plain_eigen) echo "same arithmetic in plain Eigen" ;;
     eigen_core) echo "#include <Eigen/Core> alone" ;;
+    precompiled_library) echo "descend::precompiled itself (once, all 12 optimizers)" ;;
     *) echo "${1%_*}<${1##*_}> alone (update + add/step)" ;;
   esac
 }
 target() {
   case $1 in
     user) echo "<= 3 s, <= 40 KB" ;;
-    plain_eigen|eigen_core) echo "" ;;
+    plain_eigen|eigen_core|precompiled_library) echo "" ;;
     *) echo "<= 2 s" ;;
   esac
 }
 
-measure() {  # compiler case -> "cpu_s peak_kb text_bytes"
-  local cxx=$1 name=$2 best_cpu= peak text
+cp "$root/src/precompiled.cpp" "$work/precompiled_library.cpp"
+
+measure() {  # compiler case [extra flags] -> "cpu_s peak_kb text_bytes"
+  local cxx=$1 name=$2 extra=${3:-} best_cpu= peak text
   for _ in $(seq "$repeat"); do
     # shellcheck disable=SC2086
     /usr/bin/time -q -f '%U %S %M' -o "$work/time" \
-      "$cxx" $flags -std=c++17 -I"$root/include" $eigen_flags \
+      "$cxx" $flags $extra -std=c++17 -I"$root/include" $eigen_flags \
       -c "$work/$name.cpp" -o "$work/$name.o" 2> "$work/$name.err" ||
       { echo "compile_cost.sh: $cxx failed on $name:" >&2; head -20 "$work/$name.err" >&2; return 1; }
     read -r user sys peak < "$work/time"
@@ -160,18 +167,27 @@ header="| TU | target |"
 rule="|---|---|"
 for cxx in "${compilers[@]}"; do
   version=$("$cxx" --version | head -1 | grep -o '[0-9][0-9.]*' | head -1)
-  header+=" ${cxx} ${version} CPU s | peak MiB | .text KiB |"
-  rule+="---:|---:|---:|"
+  header+=" ${cxx} ${version}: header-only CPU s | MiB | .text KiB | precompiled CPU s | MiB | .text KiB |"
+  rule+="---:|---:|---:|---:|---:|---:|"
 done
 echo "$header"
 echo "$rule"
+cases+=(precompiled_library)
+cell() {  # compiler case extra-flags -> " cpu | MiB | KiB |"
+  local result cpu peak text
+  result=$(measure "$@") || return 1
+  read -r cpu peak text <<< "$result"
+  awk -v c="$cpu" -v p="$peak" -v t="$text" 'BEGIN { printf " %.2f | %.0f | %.1f |", c, p / 1024, t / 1024 }'
+}
 for name in "${cases[@]}"; do
   row="| $(label "$name") | $(target "$name") |"
   for cxx in "${compilers[@]}"; do
-    result=$(measure "$cxx" "$name") || exit 1
-    read -r cpu peak text <<< "$result"
-    row+=$(awk -v c="$cpu" -v p="$peak" -v t="$text" \
-      'BEGIN { printf " %.2f | %.0f | %.1f |", c, p / 1024, t / 1024 }')
+    case $name in
+      user|[A-Z]*) row+=$(cell "$cxx" "$name") || exit 1
+                   row+=$(cell "$cxx" "$name" -DDESCEND_PRECOMPILED) || exit 1 ;;
+      precompiled_library) row+=" | | |$(cell "$cxx" "$name")" || exit 1 ;;
+      *) row+="$(cell "$cxx" "$name") | | |" || exit 1 ;;
+    esac
   done
   echo "$row"
 done

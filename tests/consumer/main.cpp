@@ -2,6 +2,10 @@
 #include <descend/descend.hpp>
 #include <iostream>
 
+#if defined(CONSUMER_EXPECT_PRECOMPILED) && !defined(DESCEND_PRECOMPILED)
+#error "descend::precompiled did not define DESCEND_PRECOMPILED"
+#endif
+
 int main() {
   const Eigen::Vector3d target(1.0, -2.0, 0.5);
   Eigen::Vector3d w = Eigen::Vector3d::Zero();

@@ -29,19 +29,6 @@ namespace detail {
 #define DESCEND_COLD
 #endif
 
-// On the optimizers' members that do the work. Never inlined into the
-// user's code, they cost nothing per call that shows beside a pass over a
-// parameter, and an `extern template` (DESCEND_PRECOMPILED) then keeps the
-// compiler from instantiating them in every file: g++ instantiates inline
-// members of an extern template to inline them.
-#if defined(__GNUC__)
-#define DESCEND_NOINLINE __attribute__((noinline))
-#elif defined(_MSC_VER)
-#define DESCEND_NOINLINE __declspec(noinline)
-#else
-#define DESCEND_NOINLINE
-#endif
-
 // Error messages are built from a few kinds of parts, each appended by one
 // out-of-line function, so that a distinct message costs a few calls rather
 // than a stream or an inlined formatter of its own.

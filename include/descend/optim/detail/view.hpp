@@ -9,9 +9,18 @@
 
 #include "descend/optim/detail/simd.hpp"
 
+// DESCEND_NOINLINE is also on the optimizers' members that do the work:
+// never inlined into the user's code, they cost nothing per call that shows
+// beside a pass over a parameter, and an `extern template`
+// (DESCEND_PRECOMPILED) then keeps the compiler from instantiating them in
+// every file (g++ instantiates inline members of an extern template in order
+// to inline them).
 #if defined(__GNUC__)
 #define DESCEND_ALWAYS_INLINE inline __attribute__((always_inline))
 #define DESCEND_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define DESCEND_ALWAYS_INLINE __forceinline
+#define DESCEND_NOINLINE __declspec(noinline)
 #else
 #define DESCEND_ALWAYS_INLINE inline
 #define DESCEND_NOINLINE
