@@ -221,7 +221,7 @@ class Optimizer {
   }
 
   // Drops all state (registrations stay); the optimizer is as constructed.
-  DESCEND_NOINLINE void reset() {
+  DESCEND_COLD void reset() {
     slots_.clear();
     index_.clear();
     for (Registration& r : registered_) r.slot = kNone;
@@ -444,7 +444,7 @@ class Optimizer {
                 owning_object(param));
   }
 
-  DESCEND_NOINLINE void add_sources(const Source& param, const Source& grad, const void* object) {
+  DESCEND_COLD void add_sources(const Source& param, const Source& grad, const void* object) {
     const detail::View<Scalar> p = param.get();
     const detail::View<Scalar> g = grad.get();
     const std::size_t id = registered_.size();
@@ -586,7 +586,8 @@ class Optimizer {
   }
 
   // Throws if v shares a coefficient with a registered parameter or gradient.
-  void check_apart(const detail::View<const Scalar>& v, const char* what, std::size_t id) {
+  DESCEND_COLD void check_apart(const detail::View<const Scalar>& v, const char* what,
+                                std::size_t id) {
     std::size_t other = views_.overlapping(v);
     if (other == kNone) return;
     if (!meets_now(other, v)) {
@@ -626,13 +627,13 @@ class Optimizer {
   // add() then checked against memory where it was at the refresh, not at the
   // last step(): registered objects that moved back since may overlap the
   // pairs added, which the next step() checks.
-  void refresh_views() {
+  DESCEND_COLD void refresh_views() {
     views_ = views_now();
     recheck_ = true;
   }
 
   // Registered memory where it is now; throws if moves made two overlap.
-  detail::ViewSet<Scalar> views_now() const {
+  DESCEND_COLD detail::ViewSet<Scalar> views_now() const {
     detail::ViewSet<Scalar> now;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const detail::View<Scalar> p = registered_[i].param.get(), g = registered_[i].grad.get();
@@ -670,7 +671,7 @@ class Optimizer {
     return kNone;
   }
 
-  void unregister(std::size_t reg) noexcept {
+  DESCEND_COLD void unregister(std::size_t reg) noexcept {
     if (registered_[reg].slot != kNone) erase_slot(registered_[reg].slot);
     for (auto it = objects_.begin(); it != objects_.end();) {
       if (it->second == reg) {
@@ -692,7 +693,7 @@ class Optimizer {
   // counted no step: moved memory is checked for overlap and the state
   // follows it; missing state is created (or adopted from update()s). All
   // that can throw (checks, allocation) comes first: a throw changes nothing.
-  void settle() {
+  DESCEND_COLD void settle() {
     using Node = typename decltype(index_)::node_type;
     bool moved = false;
     std::size_t rekeyed = 0, fresh_count = 0;
@@ -799,8 +800,8 @@ class Optimizer {
     return lookup_at(owning_object(param), as_const_view(param));
   }
 
-  DESCEND_NOINLINE const Slot* lookup_at(const void* object,
-                                         const detail::View<const Scalar>& v) const {
+  DESCEND_COLD const Slot* lookup_at(const void* object,
+                                     const detail::View<const Scalar>& v) const {
     const std::size_t reg = registration_of(object);
     if (reg != kNone)
       return registered_[reg].slot == kNone ? nullptr : &slots_[registered_[reg].slot];
@@ -812,7 +813,7 @@ class Optimizer {
     return s;
   }
 
-  DESCEND_NOINLINE StateMap state_of(const Slot* s, const std::string& name) const {
+  DESCEND_COLD StateMap state_of(const Slot* s, const std::string& name) const {
     if (!s) detail::fail<std::invalid_argument>(who_, ": parameter has no state yet");
     const std::vector<std::string> names = buffer_names();
     for (std::size_t b = 0; b < names.size(); ++b) {
@@ -821,7 +822,7 @@ class Optimizer {
     detail::fail<std::invalid_argument>(who_, ": no state buffer named '", name, "'");
   }
 
-  DESCEND_NOINLINE bool forget_at(const void* object, const void* data) {
+  DESCEND_COLD bool forget_at(const void* object, const void* data) {
     const std::size_t reg = registration_of(object);
     if (reg != kNone) {
       if (registered_[reg].slot == kNone) return false;
@@ -834,7 +835,7 @@ class Optimizer {
     return true;
   }
 
-  DESCEND_NOINLINE bool remove_at(const void* object, const detail::View<const Scalar>& v) {
+  DESCEND_COLD bool remove_at(const void* object, const detail::View<const Scalar>& v) {
     std::size_t reg = registration_of(object);
     if (reg == kNone) reg = registration_viewing(v);
     if (reg == kNone) return false;
@@ -842,7 +843,7 @@ class Optimizer {
     return true;
   }
 
-  Slot make_slot(const detail::View<Scalar>& p) const {
+  DESCEND_COLD Slot make_slot(const detail::View<Scalar>& p) const {
     Slot s;
     s.key = p.data;
     s.layout = p;
