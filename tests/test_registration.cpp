@@ -334,3 +334,40 @@ TEST_CASE("a registered Matrix that moves back onto memory added meanwhile is re
   CHECK_THROWS_WITH(opt.step(), Contains("now shares memory with registered parameter #0"));
   CHECK(a(0, 0) == 0.9);
 }
+
+TEST_CASE("a pair added on memory a registered Matrix left steps with state of its own",
+          "[registration]") {
+  // The moved registration's state is still keyed at its old memory until
+  // step() moves it; the new pair's first step must neither check against
+  // that state's shape nor take it.
+  Adam<double> opt;
+  Eigen::MatrixXd a = Eigen::MatrixXd::Ones(2, 3), ga = Eigen::MatrixXd::Ones(2, 3);
+  Eigen::MatrixXd spare = Eigen::MatrixXd::Zero(2, 3), g = Eigen::MatrixXd::Ones(3, 2);
+  opt.add(a, ga);
+  opt.step();
+  std::swap(a, spare);  // spare now holds a's old buffer
+  Eigen::Map<Eigen::MatrixXd> there(spare.data(), 3, 2);
+  opt.add(there, g);
+  opt.step();
+  opt.step();
+  CHECK(opt.step_count(a) == 3);
+  CHECK(opt.step_count(there) == 2);
+  CHECK(opt.num_states() == 2);
+}
+
+TEST_CASE("update() of memory a registered Matrix left waits for the next step()",
+          "[registration]") {
+  Sgd<double> opt(plain_sgd(0.1));
+  Eigen::MatrixXd a = Eigen::MatrixXd::Ones(2, 2), ga = Eigen::MatrixXd::Ones(2, 2);
+  Eigen::MatrixXd spare = Eigen::MatrixXd::Zero(2, 2), g = Eigen::MatrixXd::Ones(2, 2);
+  opt.add(a, ga);
+  opt.step();
+  std::swap(a, spare);
+  CHECK_THROWS_WITH(opt.update(spare, g), Contains("was registered parameter #0's memory") &&
+                                              Contains("call step() before update()"));
+  CHECK(spare == Eigen::MatrixXd::Constant(2, 2, 0.9));  // untouched
+  opt.step();  // a's state moves with a
+  opt.update(spare, g);
+  CHECK(opt.step_count(spare) == 1);
+  CHECK(opt.step_count(a) == 2);
+}

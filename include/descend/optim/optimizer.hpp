@@ -132,7 +132,11 @@ class Optimizer {
           w.step = ++s.step;  // undone below if anything throws
           w.lr = decayed_lr(w.step);
         } else {
-          if (const Slot* s = find(p.data)) check_layout(*s, p, i);
+          // State update() made here, which settle() will adopt. (A slot
+          // owned by another registration may still be keyed here if that
+          // one moved: settle() gives this one fresh state.)
+          const Slot* s = find(p.data);
+          if (s && s->owner == kNone) check_layout(*s, p, i);
           settled = false;
         }
       }
@@ -566,10 +570,17 @@ class Optimizer {
   }
 
   void check_not_registered(const Slot& s) const {
-    if (s.owner != kNone)
+    if (s.owner == kNone) return;
+    // The registration may have moved since its last step(), which re-keys
+    // its state: until then its old memory cannot get state of its own.
+    if (registered_[s.owner].param.get().data != s.key)
       detail::fail<std::invalid_argument>(
-          who_, ": parameter at ", s.key, " is registered (#", s.owner,
-          "): step() updates it, and update() as well would count its step twice");
+          who_, ": parameter at ", s.key, " was registered parameter #", s.owner,
+          "'s memory at the last step(), and its state moves with it at the next step(): "
+          "call step() before update() of this memory");
+    detail::fail<std::invalid_argument>(
+        who_, ": parameter at ", s.key, " is registered (#", s.owner,
+        "): step() updates it, and update() as well would count its step twice");
   }
 
   // update() of a registered object (wherever its memory went), or of memory
