@@ -1112,21 +1112,19 @@ class Fuzzer {
 
   // -- checked calls ---------------------------------------------------------------
 
-  // Runs one library call: it returns or throws std::invalid_argument, and a
-  // throw (or, with `must_not_change`, anything) leaves every byte as it was.
+  // Runs f and classifies how it ended; anything thrown but a
+  // std::invalid_argument (or the fuzzer's own Failure) is a finding.
   template <class F>
-  Outcome call(Op op, F&& f, bool must_not_change = false) {
-    take(before_);
-    Outcome out = kOk;
-    std::string message;
+  Outcome outcome_of(F&& f, std::string& message) {
     try {
       f();
+      return kOk;
     } catch (const descend::ShapeError& e) {
-      out = kThrewShape;
       message = e.what();
+      return kThrewShape;
     } catch (const std::invalid_argument& e) {
-      out = kThrewInvalid;
       message = e.what();
+      return kThrewInvalid;
     } catch (const std::exception& e) {
       fail(fmt("threw %s, which is not a std::invalid_argument: %s", typeid(e).name(), e.what()));
     } catch (const Failure&) {
@@ -1134,6 +1132,15 @@ class Fuzzer {
     } catch (...) {
       fail("threw something that is not a std::exception");
     }
+  }
+
+  // Runs one library call: it returns or throws std::invalid_argument, and a
+  // throw (or, with `must_not_change`, anything) leaves every byte as it was.
+  template <class F>
+  Outcome call(Op op, F&& f, bool must_not_change = false) {
+    take(before_);
+    std::string message;
+    const Outcome out = outcome_of(f, message);
     ++stats_.checked;
     ++stats_.ops[op];
     last_message_ = message;
@@ -1171,23 +1178,8 @@ class Fuzzer {
     opt_desc_ = description;
     // No optimizer yet: the snapshot would have nothing to read; a throwing
     // constructor leaves nothing behind by construction.
-    Outcome out = kOk;
     std::string message;
-    try {
-      made = std::make_unique<O>(options);
-    } catch (const descend::ShapeError& e) {
-      out = kThrewShape;
-      message = e.what();
-    } catch (const std::invalid_argument& e) {
-      out = kThrewInvalid;
-      message = e.what();
-    } catch (const std::exception& e) {
-      fail(fmt("threw %s, which is not a std::invalid_argument: %s", typeid(e).name(), e.what()));
-    } catch (const Failure&) {
-      throw;  // the fuzzer's own
-    } catch (...) {
-      fail("threw something that is not a std::exception");
-    }
+    const Outcome out = outcome_of([&] { made = std::make_unique<O>(options); }, message);
     ++stats_.checked;
     ++stats_.ops[kOpConstruct];
     if (out != kOk) {
