@@ -580,6 +580,12 @@ def main():
     print("#ifdef DESCEND_KING_LOSSES")
     print("  " + ", ".join(repr(v) for v in losses))
     print("#endif")
+    print("#ifdef DESCEND_PLATEAU_METRICS")
+    print("  " + ", ".join(repr(v) for v in PLATEAU_METRICS))
+    print("#endif")
+    print("#ifdef DESCEND_PLATEAU_MAX_METRICS")
+    print("  " + ", ".join(repr(v) for v in PLATEAU_MAX_METRICS))
+    print("#endif")
     print("#ifdef DESCEND_KING_PROBABILITIES")
     for lo_, hi_, p in prob_cases:
         print(f"  {{{lo_}, {hi_}, {float(p)!r}}},")
