@@ -1,0 +1,257 @@
+// Gradient clipping, maximize and parameter groups against PyTorch 1.13:
+// tests/reference/toolkit.inc, recorded by tests/reference/generate_toolkit.py
+// (torch itself, checked there against an independent plain-Python
+// implementation). Every pair is registered with add(param, grad, group) and
+// driven by step(); the parameters and every state buffer are compared after
+// each step, and so are the report's total norm, clipped flag and lrs.
+#include <iterator>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "descend/optim/clip.hpp"
+#include "reference_run.hpp"
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// One call of clip_grad_norm_ ("norm") or clip_grad_value_ ("value") on
+// gradients of the given shapes; data holds their coefficients (row-major,
+// one after another), then the clipped ones.
+struct ClipCase {
+  const char* kind;
+  const char* shapes;  // "2x3 4x1"
+  double limit;        // max_norm, or clip_value
+  double norm_type;
+  double total;  // torch's total norm ("norm")
+  int clipped;   // max_norm / (total + 1e-6) < 1, or some value was clamped
+  const double* data;
+};
+
+// A trajectory on the parameters of toolkit.inc (kShapes, kX0) with the
+// gradient sign * (c (x - x*) + 0.3 sin(2x)). Each step's row: the total norm
+// and clipped flag (0 without a clip), each group's lr, then per parameter its
+// values and its buffers, row-major.
+struct TrajectoryCase {
+  const char* name;
+  const char* optimizer;
+  const char* groups;      // each group's options, " | " between groups
+  const char* buffers;     // each group's state buffers, " | " between groups
+  const char* membership;  // the group of each parameter
+  const char* clip;        // ClipGradNorm options, or ""
+  double sign;
+  int steps;
+  const double* data;
+  std::size_t size;  // of data
+};
+
+#include "reference/toolkit.inc"
+
+template <class Scalar>
+using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+std::vector<std::string> split(const std::string& text, const std::string& separator) {
+  std::vector<std::string> parts;
+  std::size_t begin = 0, end;
+  while ((end = text.find(separator, begin)) != std::string::npos) {
+    parts.push_back(text.substr(begin, end - begin));
+    begin = end + separator.size();
+  }
+  parts.push_back(text.substr(begin));
+  return parts;
+}
+
+std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+template <class Scalar>
+std::vector<RowMatrix<Scalar>> matrices(const std::string& shapes) {
+  std::vector<RowMatrix<Scalar>> out;
+  for (const std::string& s : words(shapes)) {
+    const auto x = s.find('x');
+    out.emplace_back(std::stoi(s.substr(0, x)), std::stoi(s.substr(x + 1)));
+  }
+  return out;
+}
+
+// |actual - expected| / max(|expected|, floor), over n values.
+template <class Values>
+double error(const Values& actual, const double* expected, Eigen::Index n, double floor) {
+  double worst = 0;
+  for (Eigen::Index k = 0; k < n; ++k)
+    worst = std::max(worst, std::abs(static_cast<double>(actual[k]) - expected[k]) /
+                                std::max(std::abs(expected[k]), floor));
+  return worst;
+}
+
+template <class Scalar>
+void check_clip(const ClipCase& c) {
+  const double tolerance = testing::reference_tolerance<Scalar>();
+  const double floor = testing::error_floor<Scalar>();
+  INFO(c.kind << " " << c.shapes << " limit " << c.limit << " norm_type " << c.norm_type);
+  std::vector<RowMatrix<Scalar>> params = matrices<Scalar>(c.shapes), grads = params;
+  Eigen::Index n = 0;
+  for (auto& g : grads) {
+    for (Eigen::Index k = 0; k < g.size(); ++k) g.data()[k] = static_cast<Scalar>(c.data[n + k]);
+    n += g.size();
+  }
+  // SGD with lr 1 from w = 0 leaves w = -g, g as the update saw it, exactly.
+  descend::SgdOptions options;
+  options.lr = 1;
+  descend::Sgd<Scalar> opt(options);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    params[i].setZero();
+    opt.add(params[i], grads[i]);
+  }
+  const bool norm = std::string(c.kind) == "norm";
+  if (norm)
+    opt.add_transform(descend::ClipGradNorm{c.limit, c.norm_type});
+  else
+    opt.add_transform(descend::ClipGradValue{c.limit});
+  const descend::StepReport& r = opt.step();
+  CHECK(r.clipped == (c.clipped != 0));
+  if (norm) CHECK(std::abs(r.grad_norm - c.total) <= tolerance * c.total);
+  const double* in = c.data;
+  const double* out = c.data + n;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Eigen::Index size = params[i].size();
+    const RowMatrix<Scalar> seen = -params[i];
+    CHECK(error(seen.data(), out, size, floor) <= tolerance);
+    // clip_grad_norm_'s scale enters the update only; clip_grad_value_ writes.
+    CHECK(error(grads[i].data(), norm ? in : out, size, floor) <= tolerance);
+    in += size;
+    out += size;
+  }
+}
+
+// The options of one group, built as tests/helpers.hpp builds an optimizer
+// from the same text, plus maximize.
+template <class Scalar, class Rule>
+bool set_groups(descend::Optimizer<Scalar>& opt, const std::string& name,
+                const std::vector<std::string>& groups) {
+  auto* rule = dynamic_cast<Rule*>(&opt);
+  if (rule == nullptr) return false;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto built = testing::make_optimizer<Scalar>(name, groups[g]);
+    auto options = dynamic_cast<const Rule&>(*built).options(0);
+    options.maximize = testing::flag(testing::parse_options(groups[g]), "maximize");
+    if (g == 0)
+      rule->set_options(options, 0);
+    else
+      REQUIRE(rule->add_group(options) == g);
+  }
+  return true;
+}
+
+template <class Scalar>
+std::unique_ptr<descend::Optimizer<Scalar>> make_grouped(const std::string& name,
+                                                         const std::vector<std::string>& groups) {
+  auto opt = testing::make_optimizer<Scalar>(name, groups[0]);
+  const bool known = set_groups<Scalar, descend::Sgd<Scalar>>(*opt, name, groups) ||
+                     set_groups<Scalar, descend::Adagrad<Scalar>>(*opt, name, groups) ||
+                     set_groups<Scalar, descend::Rmsprop<Scalar>>(*opt, name, groups) ||
+                     set_groups<Scalar, descend::Adadelta<Scalar>>(*opt, name, groups) ||
+                     set_groups<Scalar, descend::Adam<Scalar>>(*opt, name, groups);
+  REQUIRE(known);
+  return opt;
+}
+
+descend::ClipGradNorm clip_from(const std::string& text) {
+  const testing::Options o = testing::parse_options(text);
+  descend::ClipGradNorm clip;
+  clip.max_norm = testing::number(o, "max_norm", clip.max_norm);
+  clip.norm_type = testing::number(o, "norm_type", clip.norm_type);
+  if (o.count("group")) clip.group = static_cast<std::size_t>(testing::number(o, "group", 0));
+  return clip;
+}
+
+template <class Scalar>
+void run_trajectory(const TrajectoryCase& c) {
+  const double tolerance = testing::reference_tolerance<Scalar>();
+  const double floor = testing::error_floor<Scalar>();
+  INFO(c.name);
+  const std::vector<std::string> groups = split(c.groups, " | ");
+  const std::vector<std::string> buffers = split(c.buffers, " | ");
+  auto opt = make_grouped<Scalar>(c.optimizer, groups);
+  REQUIRE(opt->num_groups() == groups.size());
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    REQUIRE(opt->buffer_names(g) == words(buffers[g]));
+
+  // Allocated before add(): registered objects must stay where they are.
+  std::vector<RowMatrix<Scalar>> params = matrices<Scalar>(kShapes), grads = params;
+  std::vector<RowMatrix<Scalar>> scale = params, target = params;
+  const std::vector<std::string> membership = words(c.membership);
+  Eigen::Index offset = 0;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    for (Eigen::Index k = 0; k < params[i].size(); ++k) {
+      params[i].data()[k] = static_cast<Scalar>(kX0[offset + k]);
+      scale[i].data()[k] = static_cast<Scalar>(kC[offset + k]);
+      target[i].data()[k] = static_cast<Scalar>(kXStar[offset + k]);
+    }
+    offset += params[i].size();
+    opt->add(params[i], grads[i], std::stoul(membership[i]));
+  }
+  const bool clips = *c.clip != '\0';
+  if (clips) opt->add_transform(clip_from(c.clip));
+
+  const double* row = c.data;
+  for (int t = 1; t <= c.steps; ++t) {
+    INFO("step " << t);
+    const Scalar sign = static_cast<Scalar>(c.sign);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const auto x = params[i].array();
+      grads[i] =
+          sign * (scale[i].array() * (x - target[i].array()) + Scalar(0.3) * (Scalar(2) * x).sin());
+    }
+    const descend::StepReport& r = opt->step();
+    REQUIRE(r.applied);
+    CHECK(r.clipped == (row[1] != 0));
+    if (clips) CHECK(std::abs(r.grad_norm - row[0]) <= tolerance * row[0]);
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      CHECK(std::abs(r.lr[g] - row[2 + g]) <= tolerance * row[2 + g]);
+    const double* expected = row + 2 + groups.size();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const Eigen::Index n = params[i].size();
+      INFO("parameter " << i);
+      CHECK(error(params[i].data(), expected, n, floor) <= tolerance);
+      expected += n;
+      for (const std::string& name : opt->buffer_names(opt->group_of(params[i]))) {
+        INFO(name);
+        CHECK(error(opt->state(params[i], name), expected, n, floor) <= tolerance);
+        expected += n;
+      }
+    }
+    row = expected;
+  }
+  CHECK(row == c.data + c.size);  // the layout read is the layout written
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("ClipGradNorm and ClipGradValue match clip_grad_norm_ and clip_grad_value_",
+                   "[clip][reference]", float, double) {
+  int cases = 0;
+  for (const ClipCase& c : kClipCases) {
+    // In float, max_norm equal to the double total is not the float total.
+    if (std::is_same<TestType, float>::value && c.limit == c.total) continue;
+    check_clip<TestType>(c);
+    ++cases;
+  }
+  CHECK(cases >= 30);
+}
+
+TEST_CASE("maximize, parameter groups and clipped steps follow PyTorch's trajectories in double",
+          "[maximize][groups][clip][reference]") {
+  for (const TrajectoryCase& c : kTrajectoryCases) run_trajectory<double>(c);
+}
+
+TEST_CASE("maximize, parameter groups and clipped steps follow PyTorch's trajectories in float",
+          "[maximize][groups][clip][reference]") {
+  for (const TrajectoryCase& c : kTrajectoryCases) run_trajectory<float>(c);
+}
