@@ -1,16 +1,24 @@
-// Gradient clipping, maximize and parameter groups against PyTorch 1.13:
+// Gradient clipping, maximize, parameter groups and learning-rate schedules
+// against PyTorch 1.13:
 // tests/reference/toolkit.inc, recorded by tests/reference/generate_toolkit.py
 // (torch itself, checked there against an independent plain-Python
 // implementation). Every pair is registered with add(param, grad, group) and
-// driven by step(); the parameters and every state buffer are compared after
-// each step, and so are the report's total norm, clipped flag and lrs.
+// driven by step(), then the schedule's step() if any; the parameters and
+// every state buffer are compared after each step, and so are the report's
+// total norm, clipped flag and lrs.
+#include <cstdint>
+#include <functional>
 #include <iterator>
 #include <limits>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "catch.hpp"
 #include "descend/optim/clip.hpp"
+#include "descend/optim/cyclic.hpp"
+#include "descend/optim/schedule.hpp"
 #include "reference_run.hpp"
 
 namespace {
@@ -41,6 +49,7 @@ struct TrajectoryCase {
   const char* buffers;     // each group's state buffers, " | " between groups
   const char* membership;  // the group of each parameter
   const char* clip;        // ClipGradNorm options, or ""
+  const char* schedule;    // a Schedule's kind and options, or ""
   double sign;
   int steps;
   const double* data;
@@ -171,6 +180,47 @@ descend::ClipGradNorm clip_from(const std::string& text) {
   return clip;
 }
 
+// The schedules of generate_toolkit.py, driving every group.
+class Schedule {
+ public:
+  Schedule(descend::ParamGroups& groups, const std::string& text) {
+    const std::string kind = text.substr(0, text.find(' '));
+    const testing::Options o = testing::parse_options(text.substr(kind.size()));
+    const auto integer = [&](const char* key) {
+      return static_cast<std::int64_t>(testing::number(o, key, 0));
+    };
+    if (kind == "cosine") {
+      own<descend::CosineAnnealingLR>(groups, integer("T_max"), testing::number(o, "eta_min", 0));
+    } else if (kind == "step") {
+      own<descend::StepLR>(groups, integer("step_size"), testing::number(o, "gamma", 0));
+    } else if (kind == "onecycle") {
+      descend::OneCycleLROptions options;
+      options.max_lr = testing::number(o, "max_lr", 0);
+      options.total_steps = integer("total_steps");
+      own<descend::OneCycleLR>(groups, options);
+    } else {
+      REQUIRE(kind == "warmup_cosine");
+      auto& warmup = own<descend::LinearLR>(groups, testing::number(o, "start_factor", 0), 1.0,
+                                            integer("total_iters"));
+      auto& cosine = own<descend::CosineAnnealingLR>(groups, integer("T_max"),
+                                                     testing::number(o, "eta_min", 0));
+      own<descend::SequentialLR>(
+          groups, std::vector<std::reference_wrapper<descend::StepSchedule>>{warmup, cosine},
+          std::vector<std::int64_t>{integer("milestone")});
+    }
+  }
+  // PyTorch's scheduler.step(), of the last one made (SequentialLR steps the others).
+  void step() { owned_.back()->step(); }
+
+ private:
+  template <class S, class... Args>
+  S& own(descend::ParamGroups& groups, Args&&... args) {
+    owned_.push_back(std::make_unique<S>(groups, std::forward<Args>(args)...));
+    return static_cast<S&>(*owned_.back());
+  }
+  std::vector<std::unique_ptr<descend::LrSchedule>> owned_;
+};
+
 template <class Scalar>
 void run_trajectory(const TrajectoryCase& c) {
   const double tolerance = testing::reference_tolerance<Scalar>();
@@ -199,6 +249,8 @@ void run_trajectory(const TrajectoryCase& c) {
   }
   const bool clips = *c.clip != '\0';
   if (clips) opt->add_transform(clip_from(c.clip));
+  std::unique_ptr<Schedule> schedule;
+  if (*c.schedule != '\0') schedule = std::make_unique<Schedule>(*opt, c.schedule);
 
   const double* row = c.data;
   for (int t = 1; t <= c.steps; ++t) {
@@ -211,6 +263,7 @@ void run_trajectory(const TrajectoryCase& c) {
     }
     const descend::StepReport& r = opt->step();
     REQUIRE(r.applied);
+    if (schedule) schedule->step();
     CHECK(r.clipped == (row[1] != 0));
     if (clips) CHECK(std::abs(r.grad_norm - row[0]) <= tolerance * row[0]);
     for (std::size_t g = 0; g < groups.size(); ++g)
@@ -246,12 +299,16 @@ TEMPLATE_TEST_CASE("ClipGradNorm and ClipGradValue match clip_grad_norm_ and cli
   CHECK(cases >= 30);
 }
 
-TEST_CASE("maximize, parameter groups and clipped steps follow PyTorch's trajectories in double",
-          "[maximize][groups][clip][reference]") {
+TEST_CASE(
+    "maximize, parameter groups, clipped steps and schedules follow PyTorch's trajectories in "
+    "double",
+    "[maximize][groups][clip][schedule][reference]") {
   for (const TrajectoryCase& c : kTrajectoryCases) run_trajectory<double>(c);
 }
 
-TEST_CASE("maximize, parameter groups and clipped steps follow PyTorch's trajectories in float",
-          "[maximize][groups][clip][reference]") {
+TEST_CASE(
+    "maximize, parameter groups, clipped steps and schedules follow PyTorch's trajectories in "
+    "float",
+    "[maximize][groups][clip][schedule][reference]") {
   for (const TrajectoryCase& c : kTrajectoryCases) run_trajectory<float>(c);
 }

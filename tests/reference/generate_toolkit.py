@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reference data for descend's gradient toolkit (tests/test_toolkit_reference.cpp):
-gradient clipping, maximize, parameter groups, and clipping inside trajectories.
+gradient clipping, maximize, parameter groups, clipping inside trajectories,
+and learning-rate schedules driving an optimizer.
 
 Two sources, the second checked against the first inside this script:
 
@@ -8,8 +9,9 @@ Two sources, the second checked against the first inside this script:
     torch.nn.utils.clip_grad_norm_ and clip_grad_value_ on sets of gradients
     of different shapes, and torch.optim's SGD, Adagrad, RMSprop, Adadelta,
     Adam and AdamW stepped as users step them (gradients written into .grad,
-    then clip_grad_norm_ if any, then optimizer.step()), recording the
-    parameters and every state buffer after each step.
+    then clip_grad_norm_ if any, then optimizer.step(), then
+    scheduler.step() if any), recording the parameters and every state
+    buffer after each step.
   * An INDEPENDENT plain-Python implementation (floats and lists, no torch) of
     clip_grad_norm_ from its published formula,
         n_i = ||g_i||_p,  total = ||(n_1, ..., n_k)||_p  (p = inf: max |g|),
@@ -17,8 +19,10 @@ Two sources, the second checked against the first inside this script:
     of clip_grad_value_ (g = clamp(g, -v, v)), and of SGD and Adam (the
     "Algorithm" blocks of the PyTorch docs, maximize: g = -g first, AMSGrad's
     maximum of the raw second moment as torch/optim/adam.py keeps it), which
-    reproduces every clip case and every SGD, Adam and AdamW trajectory to
-    1e-12 relative (absolute below 1e-3).
+    reproduces every clip case and every SGD, Adam and AdamW trajectory
+    without a schedule to 1e-12 relative (absolute below 1e-3). The
+    schedules' own rates are checked against the published formulas in
+    generate_schedules.py.
 
 The trajectories run on three parameters of shapes 2x3, 3 and 2x2 (13
 coefficients, listed in torch's row-major order) with the gradient field
@@ -30,13 +34,17 @@ CI has no torch: the output is committed.
 """
 
 import math
+import re
 import sys
 import warnings
 
 import torch
+from torch.optim import lr_scheduler as S
 
 assert torch.__version__.startswith("1.13"), torch.__version__
-warnings.simplefilter("error")
+warnings.simplefilter("error")  # a warning means the case is not run as users run it
+# ... except the one SequentialLR raises itself when it steps the next schedule with epoch 0.
+warnings.filterwarnings("ignore", message=re.escape(S.EPOCH_DEPRECATION_WARNING))
 torch.set_default_dtype(torch.float64)
 
 INF = math.inf
@@ -115,9 +123,10 @@ def buffers(name, o):
 
 class Case:
     def __init__(self, name, optimizer, groups, membership=(0, 0, 0), clip=None, sign=1.0,
-                 steps=8):
+                 steps=8, schedule=""):
         self.name, self.optimizer, self.groups = name, optimizer, groups
         self.membership, self.clip, self.sign, self.steps = membership, clip, sign, steps
+        self.schedule = schedule
         self.options = [parse(g) for g in groups]
 
 
@@ -169,6 +178,23 @@ CASES = (
              ["lr=0.1", "lr=0.2 beta1=0.8"], membership=(0, 1, 1),
              clip=dict(max_norm=11.5, norm_type=2.0, group=1), steps=10),
     ]
+    # scheduler.step() once after each optimizer.step(). OneCycleLR cycles SGD's
+    # momentum (0.95 -> 0.85 -> 0.95) and steps to e = total_steps.
+    + [
+        Case("schedule: sgd momentum, two groups, CosineAnnealingLR past T_max", "sgd",
+             ["lr=0.05 momentum=0.9", "lr=0.02 momentum=0.5 weight_decay=0.05"],
+             membership=(0, 1, 1), schedule="cosine T_max=6 eta_min=0.001", steps=10),
+        Case("schedule: adam, StepLR, clip_grad_norm_ (2-norm)", "adam", ["lr=0.1"],
+             clip=dict(max_norm=11.0, norm_type=2.0),
+             schedule="step step_size=3 gamma=0.5", steps=10),
+        Case("schedule: sgd nesterov, OneCycleLR cycling momentum", "sgd",
+             ["lr=0.01 momentum=0.9 nesterov=1"],
+             schedule="onecycle max_lr=0.1 total_steps=10", steps=10),
+        Case("schedule: adamw, LinearLR warmup then CosineAnnealingLR (SequentialLR)", "adamw",
+             ["lr=0.05 weight_decay=0.1"],
+             schedule="warmup_cosine start_factor=0.1 total_iters=3 T_max=7 eta_min=0.0001 "
+                      "milestone=3", steps=10),
+    ]
 )
 
 
@@ -178,6 +204,21 @@ def field(k, x, sign):
 
 
 # ---------------------------------------------------------------- torch runs
+
+def torch_schedule(opt, text):
+    kind, _, rest = text.partition(" ")
+    o = parse(rest)
+    if kind == "cosine":
+        return S.CosineAnnealingLR(opt, T_max=int(o["T_max"]), eta_min=o["eta_min"])
+    if kind == "step":
+        return S.StepLR(opt, step_size=int(o["step_size"]), gamma=o["gamma"])
+    if kind == "onecycle":
+        return S.OneCycleLR(opt, max_lr=o["max_lr"], total_steps=int(o["total_steps"]))
+    assert kind == "warmup_cosine", kind
+    warmup = S.LinearLR(opt, start_factor=o["start_factor"], total_iters=int(o["total_iters"]))
+    cosine = S.CosineAnnealingLR(opt, T_max=int(o["T_max"]), eta_min=o["eta_min"])
+    return S.SequentialLR(opt, [warmup, cosine], milestones=[int(o["milestone"])])
+
 
 def clip_norm_torch(params, max_norm, norm_type):
     total = torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type).item()
@@ -202,6 +243,7 @@ def run_torch(case):
         for g in opt.param_groups:
             for p in g["params"]:
                 opt.state[p]["sum"].fill_(g["initial_accumulator_value"])
+    schedule = torch_schedule(opt, case.schedule) if case.schedule else None
     rows = []
     for _ in range(case.steps):
         with torch.no_grad():
@@ -215,6 +257,8 @@ def run_torch(case):
                                              case.clip["norm_type"])
         row = [total, float(clipped)] + [g["lr"] for g in opt.param_groups]
         opt.step()
+        if schedule:
+            schedule.step()
         for p, m in zip(params, case.membership):
             row += p.detach().flatten().tolist()
             for b in buffers(case.optimizer, case.options[m]):
@@ -391,7 +435,7 @@ def main():
     entries = []
     for i, case in enumerate(CASES):
         rows = run_torch(case)
-        if case.optimizer in PLAIN:
+        if case.optimizer in PLAIN and not case.schedule:
             check_close(case.name, sum(run_plain(case), []), sum(rows, []))
         if case.clip:
             flags = {r[1] for r in rows}
@@ -408,7 +452,7 @@ def main():
                 clip += f" group={case.clip['group']}"
         bufs = " | ".join(" ".join(buffers(case.optimizer, o)) for o in case.options)
         entries.append(f'  {{"{case.name}", "{case.optimizer}", "{" | ".join(case.groups)}", '
-                       f'"{bufs}", "{" ".join(map(str, case.membership))}", "{clip}", '
+                       f'"{bufs}", "{" ".join(map(str, case.membership))}", "{clip}", "{case.schedule}", '
                        f"{number(case.sign)}, {case.steps}, kSteps{i}, std::size(kSteps{i})}},")
     lines += ["const TrajectoryCase kTrajectoryCases[] = {"] + entries + ["};"]
     print("\n".join(lines))
