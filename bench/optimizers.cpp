@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "descend/descend.hpp"
+#include "descend/optim/clip.hpp"
 #include "spiral_setup.hpp"
 
 #if defined(DESCEND_USE_OPENMP)
@@ -201,6 +202,40 @@ void update(benchmark::State& state, const Config& c) {
   state.SetLabel(std::string(c.name) + (sizeof(S) == 4 ? "/float" : "/double"));
 }
 
+// Adam through step() with global-norm clipping that clips at every step,
+// against the same step() without clipping, timed alternately. Clipping reads
+// every gradient once more (the norm) and folds the scale into the update's
+// pass: its cost should be that of one more array read, which the roofline
+// loop measures alongside (4 reads + 3 writes, then 5 + 3).
+template <class S>
+void clipped(benchmark::State& state) {
+  const std::ptrdiff_t n = state.range(0);
+  using Vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+  Vector p1 = Vector::Constant(n, S(1)), p2 = p1, g = Vector::Constant(n, S(1e-3));
+  Vector g2 = g;
+  descend::Adam<S> plain, clip;
+  plain.add(p1, g);
+  clip.add(p2, g2);
+  clip.add_transform(descend::ClipGradNorm{1e-6});
+  plain.step();
+  clip.step();
+  for (auto _ : state) {
+    clip.step();
+    benchmark::ClobberMemory();
+  }
+  const auto [t_clip, t_plain] = best_seconds([&] { clip.step(); }, [&] { plain.step(); });
+  std::vector<Vector> arrays(5, Vector::Constant(n, S(1e-3)));
+  std::vector<S*> ptrs;
+  for (auto& a : arrays) ptrs.push_back(a.data());
+  const auto [t_more, t_stream] = best_seconds([&] { stream_dispatch<S>(5, 3, ptrs, n); },
+                                               [&] { stream_dispatch<S>(4, 3, ptrs, n); });
+  state.counters["clip_over_plain"] = t_clip / t_plain;
+  state.counters["one_more_read"] = t_more / t_stream;
+  state.counters["plain_roofline"] = t_stream / t_plain;
+  state.SetLabel(std::string("adam step() + ClipGradNorm") +
+                 (sizeof(S) == 4 ? "/float" : "/double"));
+}
+
 // 1000 parameters of 64 floats, each its own allocation, against a raw loop
 // doing the same Adam arithmetic over the same memory. Two ways to drive
 // descend: `step` registers the pairs once and calls step() (one call that
@@ -266,8 +301,8 @@ void registration(benchmark::State& state) {
     benchmark::DoNotOptimize(sgd.num_registered());
   }
   state.counters["ns_per_add"] = benchmark::Counter(
-      static_cast<double>(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
-                                         benchmark::Counter::kInvert);
+      static_cast<double>(n) * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.SetLabel("add() of n parameters, 2 floats each");
 }
 
@@ -302,12 +337,20 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  benchmark::RegisterBenchmark("many_small/adam/float/step",
-                               [](benchmark::State& s) { many_small(s, true); })
-      ->Unit(benchmark::kMicrosecond);
-  benchmark::RegisterBenchmark("many_small/adam/float/update",
-                               [](benchmark::State& s) { many_small(s, false); })
-      ->Unit(benchmark::kMicrosecond);
+  for (long n : {100000L, 10000000L}) {
+    benchmark::RegisterBenchmark("clip/adam/float", clipped<float>)
+        ->Arg(n)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("clip/adam/double", clipped<double>)
+        ->Arg(n)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::RegisterBenchmark("many_small/adam/float/step", [](benchmark::State& s) {
+    many_small(s, true);
+  })->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("many_small/adam/float/update", [](benchmark::State& s) {
+    many_small(s, false);
+  })->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("registration", registration)
       ->Arg(1000)
       ->Arg(100000)

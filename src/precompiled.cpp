@@ -7,14 +7,24 @@
 namespace descend {
 template class Optimizer<float>;
 template class Optimizer<double>;
+template class GroupedOptimizer<float, SgdOptions>;
+template class GroupedOptimizer<double, SgdOptions>;
 template class Sgd<float>;
 template class Sgd<double>;
+template class GroupedOptimizer<float, AdagradOptions>;
+template class GroupedOptimizer<double, AdagradOptions>;
 template class Adagrad<float>;
 template class Adagrad<double>;
+template class GroupedOptimizer<float, RmspropOptions>;
+template class GroupedOptimizer<double, RmspropOptions>;
 template class Rmsprop<float>;
 template class Rmsprop<double>;
+template class GroupedOptimizer<float, AdadeltaOptions>;
+template class GroupedOptimizer<double, AdadeltaOptions>;
 template class Adadelta<float>;
 template class Adadelta<double>;
+template class GroupedOptimizer<float, AdamOptions>;
+template class GroupedOptimizer<double, AdamOptions>;
 template class Adam<float>;
 template class Adam<double>;
 template class AdamW<float>;

@@ -8,12 +8,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include "catch.hpp"
 #include <cstdlib>
+#include <limits>
 #include <new>
 #include <vector>
 
+#include "catch.hpp"
 #include "descend/nn.hpp"
+#include "descend/optim/clip.hpp"
+#include "descend/optim/guard.hpp"
 #include "helpers.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -167,6 +170,35 @@ TEMPLATE_TEST_CASE("step() and zero_grad() allocate nothing once state exists", 
             opt.zero_grad();
           }) == 0);
   });
+}
+
+TEMPLATE_TEST_CASE(
+    "step() with two groups, maximize, clipping and the non-finite guard allocates nothing",
+    "[allocations]", float, double) {
+  using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  Matrix a = Matrix::Ones(64, 3), ga = Matrix::Constant(64, 3, 0.1);
+  Matrix b = Matrix::Ones(40, 7), gb = Matrix::Constant(40, 7, 2.0);
+  descend::AdamOptions first;
+  descend::AdamOptions second;
+  second.lr = 1e-2;
+  second.maximize = true;
+  second.amsgrad = true;
+  descend::Adam<TestType> opt(first);
+  opt.add(a, ga);
+  opt.add(b.block(1, 1, 30, 5), gb.block(2, 0, 30, 5), opt.add_group(second));
+  opt.add_transform(descend::ClipGradValue{1.5});
+  opt.add_transform(descend::ClipNormPerParameter{5.0});
+  opt.add_transform(descend::ClipGradNorm{1.0});
+  opt.add_transform(descend::NonFiniteGuard{descend::NonFinitePolicy::skip, 0});
+  CHECK(allocations_after_first([&] {
+          const descend::StepReport& r = opt.step();
+          opt.set_lr(r.lr[1] * 0.5, 1);  // as a schedule would
+        }) == 0);
+  // A skipped step allocates nothing either.
+  ga(3, 1) = std::numeric_limits<TestType>::quiet_NaN();
+  int skipped = 0;
+  CHECK(allocations_after_first([&] { skipped += opt.step().skipped ? 1 : 0; }) == 0);
+  CHECK(skipped == 21);
 }
 
 TEMPLATE_TEST_CASE("a training epoch of the layer set allocates nothing after the first",

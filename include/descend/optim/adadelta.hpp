@@ -3,6 +3,7 @@
 // For each parameter w with gradient g, at its t-th update (t = 1, 2, ...):
 //
 //   lr_t = lr / (1 + decay * (t - 1))
+//   g    = -g                                        if maximize, first
 //   g    = g + weight_decay * w                      if weight_decay != 0
 //   v    = rho * v + (1 - rho) * g^2
 //   d    = sqrt(u + eps) / sqrt(v + eps) * g         EpsPlacement::inside_sqrt (PyTorch)
@@ -18,7 +19,7 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
-#include "descend/optim/optimizer.hpp"
+#include "descend/optim/groups.hpp"
 
 namespace descend {
 
@@ -29,40 +30,46 @@ struct AdadeltaOptions {
   double weight_decay = 0;
   double decay = 0;
   EpsPlacement eps_placement = EpsPlacement::inside_sqrt;
+  bool maximize = false;
 };
 
 template <class Scalar>
-class Adadelta : public Optimizer<Scalar> {
+class Adadelta : public GroupedOptimizer<Scalar, AdadeltaOptions> {
  public:
   explicit Adadelta(const AdadeltaOptions& options = {})
-      : Optimizer<Scalar>("descend::Adadelta", options.lr, options.decay), options_(options) {
-    const detail::Check& check = this->check_;
-    check.in_range("rho", options.rho, 0, 1, false);
-    check.template positive_representable<Scalar>("eps", options.eps);
-    check.template representable<Scalar>("weight_decay", options.weight_decay);
-  }
-
-  const AdadeltaOptions& options() const { return options_; }
-
-  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override {
-    return {"square_avg", "acc_delta"};
+      : GroupedOptimizer<Scalar, AdadeltaOptions>("descend::Adadelta", options) {
+    this->validate(options);
   }
 
  protected:
   using typename Optimizer<Scalar>::Work;
 
+  DESCEND_COLD void check_options(const AdadeltaOptions& options) const override {
+    const detail::Check& check = this->check_;
+    check.in_range("rho", options.rho, 0, 1, false);
+    check.template positive_representable<Scalar>("eps", options.eps);
+    check.template representable<Scalar>("weight_decay", options.weight_decay);
+  }
+  DESCEND_COLD std::vector<std::string> names_of(
+      const AdadeltaOptions& /*options*/) const override {
+    return {"square_avg", "acc_delta"};
+  }
+
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
     Kernel k;
-    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
-    k.decays = options_.weight_decay != 0;
-    k.rho = static_cast<Scalar>(options_.rho);
-    k.one_minus_rho = static_cast<Scalar>(1.0 - options_.rho);
-    k.eps = static_cast<Scalar>(options_.eps);
-    k.eps_inside = options_.eps_placement == EpsPlacement::inside_sqrt;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
+      if (i == 0 || item.group != work[i - 1].group) {
+        const AdadeltaOptions& o = this->groups_[item.group];
+        k.weight_decay = static_cast<Scalar>(o.weight_decay);
+        k.decays = o.weight_decay != 0;
+        k.rho = static_cast<Scalar>(o.rho);
+        k.one_minus_rho = static_cast<Scalar>(1.0 - o.rho);
+        k.eps = static_cast<Scalar>(o.eps);
+        k.eps_inside = o.eps_placement == EpsPlacement::inside_sqrt;
+      }
       k.lr = static_cast<Scalar>(item.lr);
-      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+      this->run(k, item);
     }
     return work[count - 1].lr;
   }
@@ -88,11 +95,11 @@ class Adadelta : public Optimizer<Scalar> {
       w.store(pw);
     }
   };
-
-  AdadeltaOptions options_;
 };
 
 #ifdef DESCEND_PRECOMPILED
+extern template class GroupedOptimizer<float, AdadeltaOptions>;
+extern template class GroupedOptimizer<double, AdadeltaOptions>;
 extern template class Adadelta<float>;
 extern template class Adadelta<double>;
 #endif

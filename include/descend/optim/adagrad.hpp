@@ -3,6 +3,7 @@
 // For each parameter w with gradient g, at its t-th update (t = 1, 2, ...):
 //
 //   lr_t = lr / (1 + decay * (t - 1)) / (1 + lr_decay * (t - 1))
+//   g    = -g                                        if maximize, first
 //   g    = g + weight_decay * w                      if weight_decay != 0
 //   s    = s + g^2                                   s starts at initial_accumulator_value
 //   w    = w - lr_t * g / (sqrt(s) + eps)            EpsPlacement::outside_sqrt (PyTorch)
@@ -15,7 +16,7 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
-#include "descend/optim/optimizer.hpp"
+#include "descend/optim/groups.hpp"
 
 namespace descend {
 
@@ -27,13 +28,21 @@ struct AdagradOptions {
   double eps = 1e-10;
   double decay = 0;
   EpsPlacement eps_placement = EpsPlacement::outside_sqrt;
+  bool maximize = false;
 };
 
 template <class Scalar>
-class Adagrad : public Optimizer<Scalar> {
+class Adagrad : public GroupedOptimizer<Scalar, AdagradOptions> {
  public:
   explicit Adagrad(const AdagradOptions& options = {})
-      : Optimizer<Scalar>("descend::Adagrad", options.lr, options.decay), options_(options) {
+      : GroupedOptimizer<Scalar, AdagradOptions>("descend::Adagrad", options) {
+    this->validate(options);
+  }
+
+ protected:
+  using typename Optimizer<Scalar>::Work;
+
+  DESCEND_COLD void check_options(const AdagradOptions& options) const override {
     const detail::Check& check = this->check_;
     check.finite_non_negative("lr_decay", options.lr_decay);
     check.template representable<Scalar>("weight_decay", options.weight_decay);
@@ -41,30 +50,31 @@ class Adagrad : public Optimizer<Scalar> {
                                          options.initial_accumulator_value);
     check.template positive_representable<Scalar>("eps", options.eps);
   }
-
-  const AdagradOptions& options() const { return options_; }
-
-  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override { return {"sum"}; }
-
- protected:
-  void init_state(Scalar* buffers, Eigen::Index n) const override {
-    std::fill(buffers, buffers + n, static_cast<Scalar>(options_.initial_accumulator_value));
+  DESCEND_COLD std::vector<std::string> names_of(const AdagradOptions& /*options*/) const override {
+    return {"sum"};
   }
 
-  using typename Optimizer<Scalar>::Work;
+  void init_state(Scalar* buffers, Eigen::Index n, std::size_t group) const override {
+    std::fill(buffers, buffers + n,
+              static_cast<Scalar>(this->groups_[group].initial_accumulator_value));
+  }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
+    const AdagradOptions* o = nullptr;
     Kernel k;
-    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
-    k.decays = options_.weight_decay != 0;
-    k.eps = static_cast<Scalar>(options_.eps);
-    k.eps_inside = options_.eps_placement == EpsPlacement::inside_sqrt;
     double clr = 0;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
-      clr = item.lr / (1.0 + static_cast<double>(item.step - 1) * options_.lr_decay);
+      if (i == 0 || item.group != work[i - 1].group) {
+        o = &this->groups_[item.group];
+        k.weight_decay = static_cast<Scalar>(o->weight_decay);
+        k.decays = o->weight_decay != 0;
+        k.eps = static_cast<Scalar>(o->eps);
+        k.eps_inside = o->eps_placement == EpsPlacement::inside_sqrt;
+      }
+      clr = item.lr / (1.0 + static_cast<double>(item.step - 1) * o->lr_decay);
       k.lr = static_cast<Scalar>(clr);
-      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+      this->run(k, item);
     }
     return clr;
   }
@@ -89,11 +99,11 @@ class Adagrad : public Optimizer<Scalar> {
       w.store(pw);
     }
   };
-
-  AdagradOptions options_;
 };
 
 #ifdef DESCEND_PRECOMPILED
+extern template class GroupedOptimizer<float, AdagradOptions>;
+extern template class GroupedOptimizer<double, AdagradOptions>;
 extern template class Adagrad<float>;
 extern template class Adagrad<double>;
 #endif

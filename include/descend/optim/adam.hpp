@@ -4,6 +4,7 @@
 // For each parameter w with gradient g, at its t-th update (t = 1, 2, ...):
 //
 //   lr_t = lr / (1 + decay * (t - 1))
+//   g    = -g                                          if maximize, first
 //   if decoupled_weight_decay:  w = w - lr_t * weight_decay * w     (AdamW)
 //   else:                       g = g + weight_decay * w            (L2, if != 0)
 //   m    = beta1 * m + (1 - beta1) * g
@@ -28,7 +29,7 @@
 #include <cmath>
 
 #include "descend/optim/conventions.hpp"
-#include "descend/optim/optimizer.hpp"
+#include "descend/optim/groups.hpp"
 
 namespace descend {
 
@@ -42,52 +43,64 @@ struct AdamOptions {
   bool decoupled_weight_decay = false;
   double decay = 0;
   EpsPlacement eps_placement = EpsPlacement::outside_sqrt;
+  bool maximize = false;
 };
 
 template <class Scalar>
-class Adam : public Optimizer<Scalar> {
+class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
  public:
   explicit Adam(const AdamOptions& options = {}) : Adam("descend::Adam", options) {}
 
-  const AdamOptions& options() const { return options_; }
-
-  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override {
-    if (options_.amsgrad) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
-    return {"exp_avg", "exp_avg_sq"};
-  }
+  const char* momentum_name() const override { return "beta1"; }
 
  protected:
   Adam(const char* who, const AdamOptions& options)
-      : Optimizer<Scalar>(who, options.lr, options.decay), options_(options) {
+      : GroupedOptimizer<Scalar, AdamOptions>(who, options) {
+    this->validate(options);
+  }
+
+  using typename Optimizer<Scalar>::Work;
+
+  DESCEND_COLD void check_options(const AdamOptions& options) const override {
     const detail::Check& check = this->check_;
     check.in_range("beta1", options.beta1, 0, 1, true);
     check.in_range("beta2", options.beta2, 0, 1, true);
     check.template positive_representable<Scalar>("eps", options.eps);
     check.template representable<Scalar>("weight_decay", options.weight_decay);
   }
-
-  using typename Optimizer<Scalar>::Work;
+  DESCEND_COLD std::vector<std::string> names_of(const AdamOptions& options) const override {
+    if (options.amsgrad) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    return {"exp_avg", "exp_avg_sq"};
+  }
+  double group_momentum(std::size_t group) const override { return this->groups_[group].beta1; }
+  void set_group_momentum(std::size_t group, double beta1) override {
+    this->template set_member<&AdamOptions::beta1>(group, beta1);
+  }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
+    const AdamOptions* o = nullptr;
     Kernel k;
-    k.beta1 = static_cast<Scalar>(options_.beta1);
-    k.one_minus_beta1 = static_cast<Scalar>(1.0 - options_.beta1);
-    k.beta2 = static_cast<Scalar>(options_.beta2);
-    k.one_minus_beta2 = static_cast<Scalar>(1.0 - options_.beta2);
-    k.eps = static_cast<Scalar>(options_.eps);
-    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
-    k.amsgrad = options_.amsgrad;
-    k.eps_inside = options_.eps_placement == EpsPlacement::inside_sqrt;
-    k.decoupled = options_.decoupled_weight_decay && options_.weight_decay != 0;
-    k.coupled = !options_.decoupled_weight_decay && options_.weight_decay != 0;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
-      set_bias_corrections(item.step);
+      if (i == 0 || item.group != work[i - 1].group) {
+        o = &this->groups_[item.group];
+        k.beta1 = static_cast<Scalar>(o->beta1);
+        k.one_minus_beta1 = static_cast<Scalar>(1.0 - o->beta1);
+        k.beta2 = static_cast<Scalar>(o->beta2);
+        k.one_minus_beta2 = static_cast<Scalar>(1.0 - o->beta2);
+        k.eps = static_cast<Scalar>(o->eps);
+        k.weight_decay = static_cast<Scalar>(o->weight_decay);
+        k.amsgrad = o->amsgrad;
+        k.eps_inside = o->eps_placement == EpsPlacement::inside_sqrt;
+        k.decoupled = o->decoupled_weight_decay && o->weight_decay != 0;
+        k.coupled = !o->decoupled_weight_decay && o->weight_decay != 0;
+      }
+      set_bias_corrections(*o, item.step);
       k.step_size = static_cast<Scalar>(item.lr * inv_bc1_);  // lr / (1 - β1^t)
       k.inv_bc2 = static_cast<Scalar>(inv_bc2_);
       k.inv_sqrt_bc2 = static_cast<Scalar>(inv_sqrt_bc2_);
-      k.shrink = static_cast<Scalar>(1.0 - item.lr * options_.weight_decay);
-      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+      k.shrink = static_cast<Scalar>(1.0 - item.lr * o->weight_decay);
+      this->run(k, item);
     }
     return work[count - 1].lr;
   }
@@ -122,22 +135,24 @@ class Adam : public Optimizer<Scalar> {
       w.store(pw);
     }
   };
-  // Parameters at the same step share these.
-  void set_bias_corrections(std::int64_t step) {
-    if (step == cached_step_) return;
+  // Parameters at the same step with the same betas share these.
+  void set_bias_corrections(const AdamOptions& o, std::int64_t step) {
+    if (step == cached_step_ && o.beta1 == cached_beta1_ && o.beta2 == cached_beta2_) return;
     cached_step_ = step;
-    const double bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step));
-    const double bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step));
+    cached_beta1_ = o.beta1;
+    cached_beta2_ = o.beta2;
+    const double bias_correction1 = 1.0 - std::pow(o.beta1, static_cast<double>(step));
+    const double bias_correction2 = 1.0 - std::pow(o.beta2, static_cast<double>(step));
     inv_bc1_ = 1.0 / bias_correction1;
     inv_bc2_ = 1.0 / bias_correction2;
     inv_sqrt_bc2_ = 1.0 / std::sqrt(bias_correction2);
   }
 
-  AdamOptions options_;
-  std::int64_t cached_step_ = 0;  // the step count the next three belong to
-  double inv_bc1_ = 0;            // 1 / (1 - β1^t)
-  double inv_bc2_ = 0;            // 1 / (1 - β2^t)
-  double inv_sqrt_bc2_ = 0;       // 1 / √(1 - β2^t)
+  std::int64_t cached_step_ = 0;  // the step count and betas the next three belong to
+  double cached_beta1_ = 0, cached_beta2_ = 0;
+  double inv_bc1_ = 0;       // 1 / (1 - β1^t)
+  double inv_bc2_ = 0;       // 1 / (1 - β2^t)
+  double inv_sqrt_bc2_ = 0;  // 1 / √(1 - β2^t)
 };
 
 // AdamW's options: Adam's, with PyTorch's AdamW defaults (weight_decay 1e-2),
@@ -152,6 +167,7 @@ struct AdamWOptions {
   bool amsgrad = false;
   double decay = 0;
   EpsPlacement eps_placement = EpsPlacement::outside_sqrt;
+  bool maximize = false;
 };
 
 // Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW.
@@ -168,6 +184,25 @@ class AdamW : public Adam<Scalar> {
                   "torch.optim.AdamW), not AdamOptions");
   }
 
+  // A group of AdamW has AdamW's options (weight_decay 1e-2 by default).
+  DESCEND_COLD std::size_t add_group(const AdamWOptions& options) {
+    return Adam<Scalar>::add_group(as_adam(options));
+  }
+  DESCEND_COLD void set_options(const AdamWOptions& options, std::size_t group = 0) {
+    Adam<Scalar>::set_options(as_adam(options), group);
+  }
+  template <class Options, std::enable_if_t<std::is_same<Options, AdamOptions>::value, int> = 0>
+  std::size_t add_group(const Options&) {
+    static_assert(!std::is_same<Options, AdamOptions>::value,
+                  "descend: AdamW's groups take AdamWOptions, not AdamOptions");
+    return 0;
+  }
+  template <class Options, std::enable_if_t<std::is_same<Options, AdamOptions>::value, int> = 0>
+  void set_options(const Options&, std::size_t = 0) {
+    static_assert(!std::is_same<Options, AdamOptions>::value,
+                  "descend: AdamW's groups take AdamWOptions, not AdamOptions");
+  }
+
  private:
   static AdamOptions as_adam(const AdamWOptions& w) {
     AdamOptions options;
@@ -180,11 +215,14 @@ class AdamW : public Adam<Scalar> {
     options.decoupled_weight_decay = true;
     options.decay = w.decay;
     options.eps_placement = w.eps_placement;
+    options.maximize = w.maximize;
     return options;
   }
 };
 
 #ifdef DESCEND_PRECOMPILED
+extern template class GroupedOptimizer<float, AdamOptions>;
+extern template class GroupedOptimizer<double, AdamOptions>;
 extern template class Adam<float>;
 extern template class Adam<double>;
 extern template class AdamW<float>;

@@ -19,6 +19,14 @@ class ShapeError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// A gradient with a NaN or an infinity, met by a gradient transform that was
+// told to throw on one (NonFiniteGuard, ClipGradNorm's error_if_nonfinite).
+// Nothing was updated.
+class NonFiniteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 namespace detail {
 
 // Code that runs only on the way to a throw: kept out of line, out of the

@@ -24,6 +24,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -33,6 +35,8 @@
 #include "descend/optim/detail/overlap.hpp"
 #include "descend/optim/detail/view.hpp"
 #include "descend/optim/errors.hpp"
+#include "descend/optim/param_groups.hpp"
+#include "descend/optim/transform.hpp"
 
 namespace descend {
 
@@ -52,10 +56,25 @@ struct EigenTraits<D, true> {
   // A Matrix or Array holds its coefficients; a Map, Ref or Block views others'.
   static constexpr bool owns_memory = std::is_base_of<Eigen::PlainObjectBase<D>, D>::value;
 };
+
+// Whether Spec makes a GradientTransform<Scalar> (add_transform).
+template <class Spec, class Scalar, class = void>
+struct is_transform_spec : std::false_type {};
+template <class Spec, class Scalar>
+struct is_transform_spec<Spec, Scalar,
+                         std::void_t<decltype(std::declval<const Spec&>().template make<Scalar>(
+                             std::declval<const ParamGroups&>()))>> : std::true_type {};
 }  // namespace detail
 
+// A parameter group's options that every update rule has.
+struct GroupSettings {
+  double lr = 0;
+  double decay = 0;
+  bool maximize = false;
+};
+
 template <class Scalar>
-class Optimizer {
+class Optimizer : public ParamGroups {
   static_assert(std::is_floating_point<Scalar>::value,
                 "descend optimizers work on float, double or long double");
 
@@ -98,18 +117,23 @@ class Optimizer {
   // No two registered parameters or gradients may share a coefficient, and a
   // gradient may not be its parameter: add() throws std::invalid_argument
   // naming both, and step() throws if moves made them overlap.
+  // The pair joins parameter group `group` (0, the options the optimizer was
+  // built with, unless add_group() made others); std::out_of_range if there
+  // is no such group.
   template <class Param, class Grad>
-  void add(Param&& param, Grad&& grad) {
+  void add(Param&& param, Grad&& grad, std::size_t group = 0) {
     constexpr bool ok = check_param<Param>() && check_registered_grad<Grad>();
-    if constexpr (ok) add_checked(std::forward<Param>(param), std::forward<Grad>(grad));
+    if constexpr (ok) add_checked(std::forward<Param>(param), std::forward<Grad>(grad), group);
   }
 
-  // Updates every registered parameter from its gradient. Every pair is
-  // checked, and all new state created, before any is updated, so a throw
-  // leaves all of them untouched. The update itself is one call that runs
-  // through all parameters, with the options looked at once.
-  DESCEND_NOINLINE void step() {
+  // Updates every registered parameter from its gradient, each with its
+  // group's options. Every pair is checked, the gradient transforms run
+  // (add_transform), and all new state is created before any parameter is
+  // updated, so a throw, or a skip, leaves all of them untouched. The update
+  // itself is one call that runs through all parameters. Returns what it did.
+  DESCEND_NOINLINE const StepReport& step() {
     work_.resize(registered_.size());  // within the capacity add() reserved
+    begin_report();
     // One pass reads and checks every pair and, for those with state, counts
     // the step and fills in the work. `settled`: no parameter or gradient
     // moved and every pair has state, as from the second step on, so that
@@ -125,12 +149,16 @@ class Optimizer {
         const detail::View<Scalar>& p = w.param;
         check_same_shape(p.rows, p.cols, w.grad.rows, w.grad.cols, i);
         settled = settled && w.grad.data == r.grad_data && p.data == r.param_data;
+        const GroupSettings& group = now_[r.group];
+        w.group = r.group;
+        w.grad_scale = group.maximize ? Scalar(-1) : Scalar(1);
         if (r.slot != kNone) {
           Slot& s = slots_[r.slot];
           check_layout(s, p, i);
           w.state = s.buffers.data();
           w.step = ++s.step;  // undone below if anything throws
-          w.lr = decayed_lr(w.step);
+          w.lr = decayed_lr(group, w.step);
+          report_.lr[r.group] = w.lr;
         } else {
           // State update() made here, which settle() will adopt. (A slot
           // owned by another registration may still be keyed here if that
@@ -140,13 +168,17 @@ class Optimizer {
           settled = false;
         }
       }
+      if (!transforms_.empty() && !run_transforms()) {
+        uncount_steps(i);
+        return end_report(0);
+      }
     } catch (...) {
       uncount_steps(i);  // a throw leaves everything as it was
       throw;
     }
     if (settled) {
       if (!work_.empty()) current_lr_ = apply(work_.data(), work_.size());
-      return;
+      return end_report(work_.size());
     }
     uncount_steps(registered_.size());
     settle();
@@ -158,10 +190,35 @@ class Optimizer {
       if (&w != &work_[i]) w = work_[i];
       w.state = s.buffers.data();
       w.step = ++s.step;
-      w.lr = decayed_lr(s.step);
+      w.lr = decayed_lr(now_[w.group], s.step);
+      report_.lr[w.group] = w.lr;
     }
     if (count > 0) current_lr_ = apply(work_.data(), count);
+    return end_report(count);
   }
+
+  // What the last step() did.
+  const StepReport& last_step() const { return report_; }
+
+  // Appends a gradient transform that every step() runs, in the order added,
+  // after checking the registered pairs and before updating: ClipGradNorm,
+  // ClipGradValue, ClipNormPerParameter (clip.hpp), NonFiniteGuard (guard.hpp).
+  // They act on step(), not on update().
+  template <class Spec>
+  void add_transform(const Spec& spec) {
+    constexpr bool ok = detail::is_transform_spec<Spec, Scalar>::value;
+    static_assert(ok,
+                  "descend: add_transform() takes a gradient transform's options: ClipGradNorm, "
+                  "ClipGradValue, ClipNormPerParameter (clip.hpp) or NonFiniteGuard (guard.hpp)");
+    if constexpr (ok)
+      add_transform_ptr(spec.template make<Scalar>(static_cast<const ParamGroups&>(*this)));
+  }
+  DESCEND_COLD void add_transform_ptr(std::unique_ptr<GradientTransform<Scalar>> transform) {
+    if (!transform) detail::fail<std::invalid_argument>(who_, ": add_transform(nullptr)");
+    transforms_.push_back(std::move(transform));
+  }
+  void clear_transforms() { transforms_.clear(); }
+  std::size_t num_transforms() const { return transforms_.size(); }
 
   // Sets every registered gradient to zero.
   DESCEND_NOINLINE void zero_grad() {
@@ -174,15 +231,18 @@ class Optimizer {
 
   std::size_t num_registered() const { return registered_.size(); }
 
-  // The base learning rate, before decay. set_lr takes effect at the next update.
-  double lr() const { return lr_; }
-  void set_lr(double lr) {
-    check_.template representable<Scalar>("lr", lr);
-    lr_ = lr;
+  // The parameter group of a registered parameter (found as remove() finds
+  // it); std::invalid_argument if it is not registered.
+  template <class Param>
+  std::size_t group_of(const Eigen::DenseBase<Param>& param) const {
+    static_assert(detail::has_direct_access<Param>(), "descend: parameters must expose memory");
+    return group_at(owning_object(param.derived()), as_const_view(param.derived()));
   }
+
   // The learning rate the most recent update applied, after inverse-time
-  // decay (and AdaGrad's lr_decay); lr() before the first update.
-  double current_lr() const { return current_lr_; }
+  // decay (and AdaGrad's lr_decay); lr() of group 0 before the first update.
+  // lr(group) and set_lr() (ParamGroups) read and set the groups' rates.
+  double current_lr() const { return current_lr_ == current_lr_ ? current_lr_ : lr(0); }
 
   // State inspection. A registered Matrix or Array is found as the object it
   // is; anything else by its memory, checked against its shape as in update().
@@ -202,8 +262,8 @@ class Optimizer {
   StateMap state(const Eigen::DenseBase<Param>& param, const std::string& name) const {
     return state_of(lookup(param.derived()), name);
   }
-  // Names of the state buffers each parameter gets with these options.
-  virtual std::vector<std::string> buffer_names() const = 0;
+  // Names of the state buffers each parameter of a group gets with its options.
+  virtual std::vector<std::string> buffer_names(std::size_t group = 0) const = 0;
 
   // Drops one parameter's state; its next update starts afresh. Returns
   // whether there was any. A registered parameter stays registered, and is
@@ -229,35 +289,48 @@ class Optimizer {
     slots_.clear();
     index_.clear();
     for (Registration& r : registered_) r.slot = kNone;
-    current_lr_ = lr_;
+    current_lr_ = std::numeric_limits<double>::quiet_NaN();
   }
 
   std::size_t num_states() const { return slots_.size(); }
 
  protected:
-  Optimizer(const char* who, double lr, double decay) : who_(who), check_{who} {
-    check_.template representable<Scalar>("lr", lr);
-    check_.finite_non_negative("decay", decay);
-    lr_ = lr;
-    decay_ = decay;
-    current_lr_ = lr;
-  }
+  explicit Optimizer(const char* who) : who_(who), check_{who} {}
   Optimizer(Optimizer&&) = default;
   Optimizer& operator=(Optimizer&&) = default;
 
   // Called once on a new parameter's state buffers (n elements each,
-  // buffer_names().size() buffers back to back), which start at zero; an
+  // buffer_names(group).size() buffers back to back), which start at zero; an
   // optimizer that starts elsewhere (AdaGrad's sum) overrides this.
-  virtual void init_state(Scalar* /*buffers*/, Index /*n*/) const {}
+  virtual void init_state(Scalar* /*buffers*/, Index /*n*/, std::size_t /*group*/) const {}
+
+  // A group's lr, decay and maximize, read once per step() for every group.
+  virtual GroupSettings settings(std::size_t group) const = 0;
+
+  // Whether any parameter of the group has state (whose buffers its options
+  // decided).
+  DESCEND_COLD bool group_has_state(std::size_t group) const {
+    for (const Slot& s : slots_) {
+      if (s.group == group) return true;
+    }
+    return false;
+  }
+
+  // Room for `n` groups, made before a group is added: step() never allocates.
+  DESCEND_COLD void make_room_for_groups(std::size_t n) {
+    now_.resize(std::max(now_.size(), n));
+    report_.lr.resize(std::max(report_.lr.size(), n));
+  }
 
   // One parameter's part in an update.
-  struct Work {
-    detail::View<Scalar> param;
-    detail::View<const Scalar> grad;  // same shape as param
-    Scalar* state = nullptr;          // buffer_names().size() buffers of param.size()
-    std::int64_t step = 0;            // its update count, this one included (1 first)
-    double lr = 0;                    // the base learning rate after inverse-time decay
-  };
+  using Work = StepItem<Scalar>;
+
+  // The update rule's kernel over one parameter, with the gradient scaled as
+  // the transforms and `maximize` decided.
+  template <class Kernel>
+  static DESCEND_ALWAYS_INLINE void run(const Kernel& kernel, const Work& item) {
+    detail::for_each_coefficient(kernel, item.param, item.grad, item.state, item.grad_scale);
+  }
 
   // Applies the update rule to each of `count` parameters (update() passes
   // one, step() all registered ones). Returns the learning rate actually
@@ -281,6 +354,7 @@ class Optimizer {
     Eigen::Array<Scalar, Eigen::Dynamic, 1> buffers;
     Index size = 0;
     std::size_t owner = kNone;  // the registration whose state this is, if any
+    std::size_t group = 0;      // whose options made its buffers
   };
 
   // Where a registered parameter or gradient is: an object read again at every
@@ -320,6 +394,7 @@ class Optimizer {
     // neither moved, the memory checks made then still hold.
     const Scalar* param_data;
     const Scalar* grad_data;
+    std::size_t group;
   };
 
   // The public entry points' compile-time checks, in the order a reader
@@ -429,26 +504,30 @@ class Optimizer {
       check_layout(*slot, p);
       if (!own_grad) check_grad_not_state(*slot, g);
     } else {
-      slot = &insert(make_slot(p));
+      slot = &insert(make_slot(p, 0));
     }
+    const GroupSettings group = settings(0);
     // Built in place and never copied whole: see Source::read.
     Work work;
     work.param = p;
     work.grad = g;
+    work.grad_scale = group.maximize ? Scalar(-1) : Scalar(1);
     work.state = slot->buffers.data();
     work.step = ++slot->step;
-    work.lr = decayed_lr(work.step);
+    work.lr = decayed_lr(group, work.step);
     current_lr_ = apply(&work, 1);
   }
 
   template <class Param, class Grad>
-  void add_checked(Param&& param, Grad&& grad) {
+  void add_checked(Param&& param, Grad&& grad, std::size_t group) {
     check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
     add_sources(source_of(std::forward<Param>(param)), source_of(std::forward<Grad>(grad)),
-                owning_object(param));
+                owning_object(param), group);
   }
 
-  DESCEND_COLD void add_sources(const Source& param, const Source& grad, const void* object) {
+  DESCEND_COLD void add_sources(const Source& param, const Source& grad, const void* object,
+                                std::size_t group) {
+    checked(group);
     const detail::View<Scalar> p = param.get();
     const detail::View<Scalar> g = grad.get();
     const std::size_t id = registered_.size();
@@ -462,7 +541,7 @@ class Optimizer {
     // never allocates.
     reserve_one_more(registered_);
     reserve_one_more(work_);
-    registered_.push_back(Registration{param, grad, kNone, p.data, g.data});
+    registered_.push_back(Registration{param, grad, kNone, p.data, g.data, group});
     // Out of memory in any of these takes back what came before.
     int done = 0;
     try {
@@ -480,7 +559,7 @@ class Optimizer {
     // State that update() made at this memory becomes the registration's
     // own, so that update() of it is refused from now on.
     const auto there = p.size() == 0 ? index_.end() : index_.find(p.data);
-    if (there != index_.end() && slots_[there->second].owner == kNone) {
+    if (there != index_.end() && adoptable(there->second, group)) {
       slots_[there->second].owner = id;
       registered_[id].slot = there->second;
     }
@@ -714,7 +793,7 @@ class Optimizer {
       moved = moved || p.data != r.param_data || work_[i].grad.data != r.grad_data;
       if (r.slot != kNone) {
         rekeyed += slots_[r.slot].key != p.data ? 1 : 0;
-      } else if (p.size() != 0 && !adoptable(p.data)) {
+      } else if (p.size() != 0 && !adoptable(p.data, r.group)) {
         ++fresh_count;
       }
     }
@@ -729,8 +808,9 @@ class Optimizer {
     std::unordered_map<const void*, std::size_t> spare;  // index nodes for them
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const detail::View<Scalar>& p = work_[i].param;
-      if (registered_[i].slot == kNone && p.size() != 0 && !adoptable(p.data)) {
-        fresh.push_back(make_slot(p));
+      if (registered_[i].slot == kNone && p.size() != 0 &&
+          !adoptable(p.data, registered_[i].group)) {
+        fresh.push_back(make_slot(p, registered_[i].group));
         spare.emplace(p.data, 0);
       }
     }
@@ -766,7 +846,11 @@ class Optimizer {
       r.param_data = p.data;
       r.grad_data = work_[i].grad.data;
       if (r.slot != kNone || p.size() == 0) continue;
-      const auto there = index_.find(p.data);
+      auto there = index_.find(p.data);
+      if (there != index_.end() && !adoptable(there->second, r.group)) {
+        erase_slot(there->second);  // update()'s state, made for group 0's buffers
+        there = index_.end();
+      }
       if (there != index_.end()) {  // update()'s state, adopted on a first step
         r.slot = there->second;
       } else {
@@ -784,11 +868,14 @@ class Optimizer {
     recheck_ = false;
   }
 
-  // State that update() made at this memory, which a registration takes over
-  // on its first step.
-  bool adoptable(const void* key) const {
+  // State that update() made at this memory, which a registration in the same
+  // group takes over on its first step.
+  bool adoptable(const void* key, std::size_t group) const {
     const auto there = index_.find(key);
-    return there != index_.end() && slots_[there->second].owner == kNone;
+    return there != index_.end() && adoptable(there->second, group);
+  }
+  bool adoptable(std::size_t slot, std::size_t group) const {
+    return slots_[slot].owner == kNone && slots_[slot].group == group;
   }
 
   // Parameters are usually updated in the same order every step, so the slot
@@ -826,7 +913,7 @@ class Optimizer {
 
   DESCEND_COLD StateMap state_of(const Slot* s, const std::string& name) const {
     if (!s) detail::fail<std::invalid_argument>(who_, ": parameter has no state yet");
-    const std::vector<std::string> names = buffer_names();
+    const std::vector<std::string> names = buffer_names(s->group);
     for (std::size_t b = 0; b < names.size(); ++b) {
       if (names[b] == name) return StateMap(s->buffers.data() + b * s->size, s->size);
     }
@@ -854,13 +941,14 @@ class Optimizer {
     return true;
   }
 
-  DESCEND_COLD Slot make_slot(const detail::View<Scalar>& p) const {
+  DESCEND_COLD Slot make_slot(const detail::View<Scalar>& p, std::size_t group) const {
     Slot s;
     s.key = p.data;
     s.layout = p;
     s.size = p.size();
-    s.buffers.setZero(s.size * static_cast<Index>(buffer_names().size()));
-    init_state(s.buffers.data(), s.size);
+    s.group = group;
+    s.buffers.setZero(s.size * static_cast<Index>(buffer_names(group).size()));
+    init_state(s.buffers.data(), s.size, group);
     return s;
   }
 
@@ -904,13 +992,52 @@ class Optimizer {
     return {v.data, v.rows, v.cols, v.row_stride, v.col_stride};
   }
 
-  double decayed_lr(std::int64_t step) const {  // inverse-time decay
-    return decay_ == 0 ? lr_ : lr_ / (1.0 + decay_ * static_cast<double>(step - 1));
+  static double decayed_lr(const GroupSettings& group, std::int64_t step) {  // inverse-time decay
+    return group.decay == 0 ? group.lr
+                            : group.lr / (1.0 + group.decay * static_cast<double>(step - 1));
   }
 
-  double lr_ = 0;
-  double decay_ = 0;
-  double current_lr_ = 0;
+  void begin_report() {
+    for (std::size_t g = 0; g < num_groups(); ++g) {
+      now_[g] = settings(g);
+      report_.lr[g] = now_[g].lr;
+    }
+    report_.applied = report_.skipped = report_.clipped = false;
+    report_.grad_norm = std::numeric_limits<double>::quiet_NaN();
+    report_.updated = 0;
+  }
+
+  const StepReport& end_report(std::size_t updated) {
+    report_.updated = updated;
+    report_.applied = updated > 0;
+    for (const auto& t : transforms_) t->after_step(report_);
+    return report_;
+  }
+
+  // The transforms over every registered pair; false if one skipped the step.
+  DESCEND_NOINLINE bool run_transforms() {
+    for (const auto& t : transforms_) {
+      if (!t->before_update(work_.data(), registered_.size(), report_)) {
+        report_.skipped = true;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  DESCEND_COLD std::size_t group_at(const void* object, const detail::View<const Scalar>& v) const {
+    std::size_t reg = registration_of(object);
+    if (reg == kNone) reg = registration_viewing(v);
+    if (reg == kNone)
+      detail::fail<std::invalid_argument>(who_, ": group_of(): the parameter at ",
+                                          static_cast<const void*>(v.data), " is not registered");
+    return registered_[reg].group;
+  }
+
+  double current_lr_ = std::numeric_limits<double>::quiet_NaN();
+  std::vector<GroupSettings> now_;  // each group's settings at this step()
+  StepReport report_;
+  std::vector<std::unique_ptr<GradientTransform<Scalar>>> transforms_;
   std::vector<Slot> slots_;
   std::unordered_map<const void*, std::size_t> index_;  // memory -> slot
   std::size_t next_ = 0;                                // the slot find() tries first

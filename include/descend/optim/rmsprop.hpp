@@ -3,6 +3,7 @@
 // For each parameter w with gradient g, at its t-th update (t = 1, 2, ...):
 //
 //   lr_t  = lr / (1 + decay * (t - 1))
+//   g     = -g                                       if maximize, first
 //   g     = g + weight_decay * w                     if weight_decay != 0
 //   v     = alpha * v + (1 - alpha) * g^2
 //   if centered:
@@ -26,7 +27,7 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
-#include "descend/optim/optimizer.hpp"
+#include "descend/optim/groups.hpp"
 
 namespace descend {
 
@@ -40,49 +41,60 @@ struct RmspropOptions {
   double decay = 0;
   EpsPlacement eps_placement = EpsPlacement::outside_sqrt;
   MomentumStyle momentum_style = MomentumStyle::lr_outside;
+  bool maximize = false;
 };
 
 template <class Scalar>
-class Rmsprop : public Optimizer<Scalar> {
+class Rmsprop : public GroupedOptimizer<Scalar, RmspropOptions> {
  public:
   explicit Rmsprop(const RmspropOptions& options = {})
-      : Optimizer<Scalar>("descend::Rmsprop", options.lr, options.decay), options_(options) {
+      : GroupedOptimizer<Scalar, RmspropOptions>("descend::Rmsprop", options) {
+    this->validate(options);
+  }
+
+  const char* momentum_name() const override { return "momentum"; }
+
+ protected:
+  using typename Optimizer<Scalar>::Work;
+
+  DESCEND_COLD void check_options(const RmspropOptions& options) const override {
     const detail::Check& check = this->check_;
     check.in_range("alpha", options.alpha, 0, 1, false);
     check.template positive_representable<Scalar>("eps", options.eps);
     check.template representable<Scalar>("weight_decay", options.weight_decay);
     check.in_range("momentum", options.momentum, 0, 1, true);
   }
-
-  const RmspropOptions& options() const { return options_; }
-
-  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override {
+  DESCEND_COLD std::vector<std::string> names_of(const RmspropOptions& options) const override {
     std::vector<std::string> names{"square_avg"};
-    if (options_.centered) names.push_back("grad_avg");
-    if (options_.momentum > 0) names.push_back("momentum_buffer");
+    if (options.centered) names.push_back("grad_avg");
+    if (options.momentum > 0) names.push_back("momentum_buffer");
     return names;
   }
-
- protected:
-  using typename Optimizer<Scalar>::Work;
+  double group_momentum(std::size_t group) const override { return this->groups_[group].momentum; }
+  void set_group_momentum(std::size_t group, double momentum) override {
+    this->template set_member<&RmspropOptions::momentum>(group, momentum);
+  }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
     Kernel k;
-    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
-    k.decays = options_.weight_decay != 0;
-    k.alpha = static_cast<Scalar>(options_.alpha);
-    k.one_minus_alpha = static_cast<Scalar>(1.0 - options_.alpha);
-    k.eps = static_cast<Scalar>(options_.eps);
-    k.momentum = static_cast<Scalar>(options_.momentum);
-    k.centered = options_.centered;
-    k.eps_inside = options_.eps_placement == EpsPlacement::inside_sqrt;
-    k.has_momentum = options_.momentum > 0;
-    k.lr_inside = options_.momentum_style == MomentumStyle::lr_inside;
-    k.momentum_buffer = options_.centered ? 2 : 1;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
+      if (i == 0 || item.group != work[i - 1].group) {
+        const RmspropOptions& o = this->groups_[item.group];
+        k.weight_decay = static_cast<Scalar>(o.weight_decay);
+        k.decays = o.weight_decay != 0;
+        k.alpha = static_cast<Scalar>(o.alpha);
+        k.one_minus_alpha = static_cast<Scalar>(1.0 - o.alpha);
+        k.eps = static_cast<Scalar>(o.eps);
+        k.momentum = static_cast<Scalar>(o.momentum);
+        k.centered = o.centered;
+        k.eps_inside = o.eps_placement == EpsPlacement::inside_sqrt;
+        k.has_momentum = o.momentum > 0;
+        k.lr_inside = o.momentum_style == MomentumStyle::lr_inside;
+        k.momentum_buffer = o.centered ? 2 : 1;
+      }
       k.lr = static_cast<Scalar>(item.lr);
-      detail::for_each_coefficient(k, item.param, item.grad, item.state);
+      this->run(k, item);
     }
     return work[count - 1].lr;
   }
@@ -126,8 +138,6 @@ class Rmsprop : public Optimizer<Scalar> {
       w.store(pw);
     }
   };
-
-  RmspropOptions options_;
 };
 
 // PyTorch's spelling.
@@ -136,6 +146,8 @@ using RMSprop = Rmsprop<Scalar>;
 using RMSpropOptions = RmspropOptions;
 
 #ifdef DESCEND_PRECOMPILED
+extern template class GroupedOptimizer<float, RmspropOptions>;
+extern template class GroupedOptimizer<double, RmspropOptions>;
 extern template class Rmsprop<float>;
 extern template class Rmsprop<double>;
 #endif

@@ -4,6 +4,7 @@
 // For each parameter w with gradient g, at its t-th update (t = 1, 2, ...):
 //
 //   lr_t = lr / (1 + decay * (t - 1))                inverse-time decay
+//   g    = -g                                        if maximize, first
 //   g    = g + weight_decay * w                      L2 penalty, if weight_decay != 0
 //   if momentum != 0:
 //     b  = g                                         t = 1 (no dampening, as PyTorch)
@@ -16,7 +17,7 @@
 // the buffer (cute-dl, Paddle NNDL book): every g above is read as lr_t * g and
 // the last line is w = w - d. Identical to the default while lr_t is constant.
 //
-// Defaults (PyTorch 2.x): lr 1e-3, momentum 0, dampening 0, nesterov false,
+// Defaults (PyTorch 2.x): lr 1e-3, momentum 0, dampening 0, nesterov false, maximize false,
 // weight_decay 0; decay 0. Seed 000's "SGD with momentum" (v = g + mu * v,
 // w -= lr_t * v, lr_t = lr / (1 + decay * iteration)) is this class with
 // momentum = mu and decay set. Nesterov needs momentum > 0 and dampening 0.
@@ -24,7 +25,7 @@
 #pragma once
 
 #include "descend/optim/conventions.hpp"
-#include "descend/optim/optimizer.hpp"
+#include "descend/optim/groups.hpp"
 
 namespace descend {
 
@@ -36,13 +37,23 @@ struct SgdOptions {
   double weight_decay = 0;
   double decay = 0;
   MomentumStyle momentum_style = MomentumStyle::lr_outside;
+  bool maximize = false;
 };
 
 template <class Scalar>
-class Sgd : public Optimizer<Scalar> {
+class Sgd : public GroupedOptimizer<Scalar, SgdOptions> {
  public:
   explicit Sgd(const SgdOptions& options = {})
-      : Optimizer<Scalar>("descend::Sgd", options.lr, options.decay), options_(options) {
+      : GroupedOptimizer<Scalar, SgdOptions>("descend::Sgd", options) {
+    this->validate(options);
+  }
+
+  const char* momentum_name() const override { return "momentum"; }
+
+ protected:
+  using typename Optimizer<Scalar>::Work;
+
+  DESCEND_COLD void check_options(const SgdOptions& options) const override {
     const detail::Check& check = this->check_;
     check.in_range("momentum", options.momentum, 0, 1, true);
     check.in_range("dampening", options.dampening, 0, 1, false);
@@ -51,41 +62,44 @@ class Sgd : public Optimizer<Scalar> {
                detail::concat("nesterov needs momentum > 0 and dampening = 0 (momentum = ",
                               options.momentum, ", dampening = ", options.dampening, ")"));
   }
-
-  const SgdOptions& options() const { return options_; }
-
-  DESCEND_NOINLINE std::vector<std::string> buffer_names() const override {
-    if (options_.momentum == 0) return {};
+  DESCEND_COLD std::vector<std::string> names_of(const SgdOptions& options) const override {
+    if (options.momentum == 0) return {};
     return {"momentum_buffer"};
   }
-
- protected:
-  using typename Optimizer<Scalar>::Work;
+  double group_momentum(std::size_t group) const override { return this->groups_[group].momentum; }
+  void set_group_momentum(std::size_t group, double momentum) override {
+    this->template set_member<&SgdOptions::momentum>(group, momentum);
+  }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
-    const bool inside = options_.momentum_style == MomentumStyle::lr_inside;
+    const SgdOptions* o = nullptr;
+    bool inside = false, plain = false;
     Kernel k;
-    k.weight_decay = static_cast<Scalar>(options_.weight_decay);
-    k.decays = options_.weight_decay != 0;
-    k.momentum = static_cast<Scalar>(options_.momentum);
-    k.has_momentum = options_.momentum != 0;
-    k.nesterov = options_.nesterov;
-    // The most common SGD has a loop of its own: in cache, the two tests per
-    // packet would cost as much as its arithmetic.
-    const bool plain = !k.has_momentum && !k.decays;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
+      if (i == 0 || item.group != work[i - 1].group) {
+        o = &this->groups_[item.group];
+        inside = o->momentum_style == MomentumStyle::lr_inside;
+        k.weight_decay = static_cast<Scalar>(o->weight_decay);
+        k.decays = o->weight_decay != 0;
+        k.momentum = static_cast<Scalar>(o->momentum);
+        k.has_momentum = o->momentum != 0;
+        k.nesterov = o->nesterov;
+        // The most common SGD has a loop of its own: in cache, the two tests
+        // per packet would cost as much as its arithmetic.
+        plain = !k.has_momentum && !k.decays;
+      }
       k.lr = static_cast<Scalar>(item.lr);
       // Scale of the gradient entering the buffer, and of the step leaving it.
       k.in = inside ? k.lr : Scalar(1);
       k.out = inside ? Scalar(1) : k.lr;
       // The buffer starts at zero, so at t = 1 this makes b = g, undampened.
-      const double damped = item.step == 1 ? 1.0 : 1.0 - options_.dampening;
+      const double damped = item.step == 1 ? 1.0 : 1.0 - o->dampening;
       k.damped = static_cast<Scalar>(inside ? damped * item.lr : damped);
       if (plain)
-        detail::for_each_coefficient(PlainKernel{k.lr}, item.param, item.grad, item.state);
+        this->run(PlainKernel{k.lr}, item);
       else
-        detail::for_each_coefficient(k, item.param, item.grad, item.state);
+        this->run(k, item);
     }
     return work[count - 1].lr;
   }
@@ -124,8 +138,6 @@ class Sgd : public Optimizer<Scalar> {
       w.store(pw);
     }
   };
-
-  SgdOptions options_;
 };
 
 // PyTorch's spellings.
@@ -134,6 +146,8 @@ using SGD = Sgd<Scalar>;
 using SGDOptions = SgdOptions;
 
 #ifdef DESCEND_PRECOMPILED
+extern template class GroupedOptimizer<float, SgdOptions>;
+extern template class GroupedOptimizer<double, SgdOptions>;
 extern template class Sgd<float>;
 extern template class Sgd<double>;
 #endif

@@ -133,10 +133,13 @@ DESCEND_NOINLINE void run_parallel(const Kernel& kernel, Scalar* w, const Scalar
 }
 #endif
 
-// for_each_coefficient (below) when p or g is not in one piece.
+// for_each_coefficient (below) when p or g is not in one piece, or the
+// gradient is scaled: it is then gathered, scaled, into a stack buffer (in L1,
+// so the scale costs no pass over memory).
 template <class Scalar, class Kernel>
 DESCEND_NOINLINE void run_in_pieces(const Kernel& kernel, const View<Scalar>& p,
-                                    const View<const Scalar>& g, Scalar* state) {
+                                    const View<const Scalar>& g, Scalar* state, Scalar scale) {
+  const bool scaled = scale != Scalar(1);
   const Index n = p.size();
   const bool inner_is_rows = p.cols == 1 || (p.rows != 1 && p.row_stride <= p.col_stride);
   Index inner_size = inner_is_rows ? p.rows : p.cols;
@@ -162,10 +165,12 @@ DESCEND_NOINLINE void run_in_pieces(const Kernel& kernel, const View<Scalar>& p,
       if (p_inner != 1) {
         for (Index k = 0; k < len; ++k) p_buf[k] = p_ptr[k * p_inner];
       }
-      if (g_inner != 1) {
+      if (scaled) {
+        for (Index k = 0; k < len; ++k) g_buf[k] = scale * g_ptr[k * g_inner];
+      } else if (g_inner != 1) {
         for (Index k = 0; k < len; ++k) g_buf[k] = g_ptr[k * g_inner];
       }
-      run(kernel, p_inner == 1 ? p_ptr : p_buf, g_inner == 1 ? g_ptr : g_buf,
+      run(kernel, p_inner == 1 ? p_ptr : p_buf, g_inner == 1 && !scaled ? g_ptr : g_buf,
           state + o * inner_size + i0, n, len);
       if (p_inner != 1) {
         for (Index k = 0; k < len; ++k) p_ptr[k * p_inner] = p_buf[k];
@@ -179,19 +184,22 @@ DESCEND_NOINLINE void run_in_pieces(const Kernel& kernel, const View<Scalar>& p,
 // to the k-th coefficient visited. Contiguous runs are used in place; strided
 // ones are gathered into a stack buffer and the parameter is scattered back.
 // The common case, both in one piece, is inlined into the caller's loop over
-// parameters: many small parameters pay no call for it.
+// parameters: many small parameters pay no call for it. The kernel sees the
+// gradient times `scale` (the product rounded to Scalar, as a separate
+// multiplication would round it).
 template <class Scalar, class Kernel>
 DESCEND_ALWAYS_INLINE void for_each_coefficient(const Kernel& kernel, const View<Scalar>& p,
-                                                const View<const Scalar>& g, Scalar* state) {
+                                                const View<const Scalar>& g, Scalar* state,
+                                                Scalar scale = Scalar(1)) {
   const Index n = p.size();
-  if ((contiguous_col_major(p) && contiguous_col_major(g)) ||
-      (contiguous_row_major(p) && contiguous_row_major(g))) {
+  if (scale == Scalar(1) && ((contiguous_col_major(p) && contiguous_col_major(g)) ||
+                             (contiguous_row_major(p) && contiguous_row_major(g)))) {
 #if defined(DESCEND_USE_OPENMP)
     if (n >= kParallelThreshold) return run_parallel(kernel, p.data, g.data, state, n);
 #endif
     run(kernel, p.data, g.data, state, n, n);
   } else {
-    run_in_pieces(kernel, p, g, state);
+    run_in_pieces(kernel, p, g, state, scale);
   }
 }
 

@@ -1,0 +1,199 @@
+// Gradient clipping: stages that step() runs after reading the registered
+// gradients and before updating (Optimizer::add_transform). Each acts on every
+// group, or on the one named by `group`.
+//
+// ClipGradNorm, torch.nn.utils.clip_grad_norm_ (PyTorch 1.13):
+//   n_i   = ||g_i||_p                      each gradient (p = inf: max |g_i|)
+//   total = ||(n_1, ..., n_k)||_p          (p = inf: max n_i; 0 with no gradient)
+//   if error_if_nonfinite and total is NaN or ±inf: throw NonFiniteError
+//   c     = min(max_norm / (total + 1e-6), 1)      in Scalar, as PyTorch in the grads' dtype
+//   g_i   = c g_i                          folded into the update (one read more in all)
+// step()'s report holds the total (grad_norm) and whether c < 1 (clipped).
+// A NaN total makes c NaN, and the update NaN, as in PyTorch (unless
+// error_if_nonfinite, or a NonFiniteGuard added after the clip, stops it).
+// Unlike PyTorch, the registered gradients are not written: the scale enters
+// the update only. And the norms accumulate in double: for float gradients
+// whose squares overflow float, PyTorch's total is inf (and every gradient
+// becomes 0); descend's is the finite norm.
+//
+// ClipGradValue, torch.nn.utils.clip_grad_value_:
+//   g = clamp(g, -clip_value, clip_value)  written into the registered gradients, as PyTorch does
+//
+// ClipNormPerParameter, numpy-ml's optimizers' clip_norm: each gradient on its own,
+//   if ||g||_2 > max_norm:  g = g * max_norm / ||g||_2      strict >, no eps
+// (numpy-ml computes (g * max_norm) / ||g||; descend g * (max_norm / ||g||),
+// which may differ in the last bit.)
+#pragma once
+
+#include <cmath>
+#include <memory>
+
+#include "descend/optim/detail/reduce.hpp"
+#include "descend/optim/errors.hpp"
+#include "descend/optim/param_groups.hpp"
+#include "descend/optim/transform.hpp"
+
+namespace descend {
+
+namespace detail {
+inline bool in_group(std::size_t group, std::size_t wanted) {
+  return wanted == kAllGroups || group == wanted;
+}
+DESCEND_COLD inline void check_group(const char* who, const ParamGroups& groups,
+                                     std::size_t group) {
+  if (group != kAllGroups && group >= groups.num_groups())
+    fail<std::invalid_argument>(who, ": group = ", group, " does not exist (", groups.num_groups(),
+                                " groups)");
+}
+}  // namespace detail
+
+struct ClipGradNorm {
+  double max_norm = 1.0;
+  double norm_type = 2;  // any p > 0, or INFINITY
+  bool error_if_nonfinite = false;
+  std::size_t group = kAllGroups;
+
+  template <class Scalar>
+  std::unique_ptr<GradientTransform<Scalar>> make(const ParamGroups& groups) const;
+};
+
+struct ClipGradValue {
+  double clip_value = 1.0;
+  std::size_t group = kAllGroups;
+
+  template <class Scalar>
+  std::unique_ptr<GradientTransform<Scalar>> make(const ParamGroups& groups) const;
+};
+
+struct ClipNormPerParameter {
+  double max_norm = 1.0;
+  std::size_t group = kAllGroups;
+
+  template <class Scalar>
+  std::unique_ptr<GradientTransform<Scalar>> make(const ParamGroups& groups) const;
+};
+
+namespace detail {
+
+template <class Scalar>
+class ClipGradNormStage : public GradientTransform<Scalar> {
+ public:
+  explicit ClipGradNormStage(const ClipGradNorm& o) : o_(o) {}
+
+  bool before_update(StepItem<Scalar>* items, std::size_t count, StepReport& report) override {
+    const double p = o_.norm_type;
+    const bool inf = std::isinf(p);
+    double total = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!in_group(items[i].group, o_.group) || items[i].grad.size() == 0) continue;
+      const double n = norm_of(items[i].grad, p);
+      if (inf)
+        total = (std::isnan(n) || n > total) ? n : total;
+      else
+        total += p == 2 ? n * n : p == 1 ? n : std::pow(n, p);
+    }
+    if (!inf) total = p == 2 ? std::sqrt(total) : p == 1 ? total : std::pow(total, 1.0 / p);
+    if (o_.error_if_nonfinite && !std::isfinite(total))
+      fail<NonFiniteError>("descend::ClipGradNorm: the total norm of order ", p,
+                           " of the gradients is ", total,
+                           ", so it cannot be clipped (error_if_nonfinite); nothing was updated");
+    Scalar c =
+        static_cast<Scalar>(o_.max_norm) /
+        (static_cast<Scalar>(total) + static_cast<Scalar>(1e-6));  // max_norm / (total + 1e-6)
+    if (c > Scalar(1)) c = Scalar(1);                              // min(c, 1)
+    report.grad_norm = total;
+    report.grad_norm_group = o_.group;
+    if (c != Scalar(1)) {
+      report.clipped = report.clipped || c < Scalar(1);
+      for (std::size_t i = 0; i < count; ++i) {
+        if (in_group(items[i].group, o_.group)) items[i].grad_scale *= c;
+      }
+    }
+    return true;
+  }
+
+ private:
+  ClipGradNorm o_;
+};
+
+template <class Scalar>
+class ClipGradValueStage : public GradientTransform<Scalar> {
+ public:
+  explicit ClipGradValueStage(const ClipGradValue& o) : o_(o) {}
+
+  bool before_update(StepItem<Scalar>* items, std::size_t count, StepReport& report) override {
+    const Scalar c = static_cast<Scalar>(o_.clip_value);
+    bool clamped = false;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!in_group(items[i].group, o_.group)) continue;
+      // Registered gradients are writable (zero_grad() writes them).
+      const View<const Scalar>& g = items[i].grad;
+      Scalar* data = const_cast<Scalar*>(g.data);
+      for (Index col = 0; col < g.cols; ++col) {
+        for (Index row = 0; row < g.rows; ++row) {
+          Scalar& x = data[row * g.row_stride + col * g.col_stride];
+          const Scalar y = x < -c ? -c : (x > c ? c : x);  // clamp(x, -c, c); NaN stays
+          clamped = clamped || y != x;
+          x = y;
+        }
+      }
+    }
+    report.clipped = report.clipped || clamped;
+    return true;
+  }
+
+ private:
+  ClipGradValue o_;
+};
+
+template <class Scalar>
+class ClipNormPerParameterStage : public GradientTransform<Scalar> {
+ public:
+  explicit ClipNormPerParameterStage(const ClipNormPerParameter& o) : o_(o) {}
+
+  bool before_update(StepItem<Scalar>* items, std::size_t count, StepReport& report) override {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!in_group(items[i].group, o_.group) || items[i].grad.size() == 0) continue;
+      const double n = norm_of(items[i].grad, 2.0);
+      if (n > o_.max_norm) {  // strict, no eps
+        items[i].grad_scale *= static_cast<Scalar>(o_.max_norm / n);
+        report.clipped = true;
+      }
+    }
+    return true;
+  }
+
+ private:
+  ClipNormPerParameter o_;
+};
+
+}  // namespace detail
+
+template <class Scalar>
+std::unique_ptr<GradientTransform<Scalar>> ClipGradNorm::make(const ParamGroups& groups) const {
+  const detail::Check check{"descend::ClipGradNorm"};
+  check.finite_non_negative("max_norm", max_norm);
+  check.that(norm_type > 0, detail::concat("norm_type = ", norm_type,
+                                           " must be positive (or INFINITY for the max norm)"));
+  detail::check_group(check.who, groups, group);
+  return std::make_unique<detail::ClipGradNormStage<Scalar>>(*this);
+}
+
+template <class Scalar>
+std::unique_ptr<GradientTransform<Scalar>> ClipGradValue::make(const ParamGroups& groups) const {
+  const detail::Check check{"descend::ClipGradValue"};
+  check.template representable<Scalar>("clip_value", clip_value);
+  detail::check_group(check.who, groups, group);
+  return std::make_unique<detail::ClipGradValueStage<Scalar>>(*this);
+}
+
+template <class Scalar>
+std::unique_ptr<GradientTransform<Scalar>> ClipNormPerParameter::make(
+    const ParamGroups& groups) const {
+  const detail::Check check{"descend::ClipNormPerParameter"};
+  check.finite_non_negative("max_norm", max_norm);
+  detail::check_group(check.who, groups, group);
+  return std::make_unique<detail::ClipNormPerParameterStage<Scalar>>(*this);
+}
+
+}  // namespace descend

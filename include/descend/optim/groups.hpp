@@ -1,0 +1,104 @@
+// Parameter groups, as PyTorch's param_groups: one optimizer, several sets of
+// options. Group 0 has the options the optimizer was built with;
+// add_group(options) adds another and returns its index, which
+// add(param, grad, group) takes. Each group's options are readable and
+// settable between steps, and a schedule (schedule.hpp) sets each group's lr.
+// update() uses group 0's options.
+//
+// Options that decide which state buffers a parameter has (SGD's and
+// RMSprop's momentum being 0 or not, RMSprop's centered, AMSGrad) cannot
+// change once a parameter of the group has state: set_options() refuses it,
+// naming them, rather than reinterpret the buffers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "descend/optim/optimizer.hpp"
+
+namespace descend {
+
+template <class Scalar, class Options>
+class GroupedOptimizer : public Optimizer<Scalar> {
+ public:
+  std::size_t num_groups() const override { return groups_.size(); }
+
+  const Options& options(std::size_t group = 0) const { return groups_[this->checked(group)]; }
+
+  // Adds a parameter group with these options; returns its index.
+  DESCEND_COLD std::size_t add_group(const Options& options) {
+    validate(options);
+    this->make_room_for_groups(groups_.size() + 1);
+    groups_.push_back(options);
+    return groups_.size() - 1;
+  }
+
+  // Replaces a group's options; they apply from the next update. Throws
+  // std::invalid_argument, changing nothing, when an option is out of range or
+  // would change the buffers of a group that has state.
+  DESCEND_COLD void set_options(const Options& options, std::size_t group = 0) {
+    this->checked(group);
+    validate(options);
+    if (this->group_has_state(group)) {
+      const std::vector<std::string> before = names_of(groups_[group]), after = names_of(options);
+      if (before != after)
+        detail::fail<std::invalid_argument>(
+            this->who_, ": group ", group, " has state with buffers (", joined(before),
+            ") and these options need (", joined(after),
+            "); forget() its parameters, or reset(), before changing them");
+    }
+    groups_[group] = options;
+  }
+
+  DESCEND_NOINLINE std::vector<std::string> buffer_names(std::size_t group = 0) const override {
+    return names_of(groups_[this->checked(group)]);
+  }
+
+ protected:
+  GroupedOptimizer(const char* who, const Options& options)
+      : Optimizer<Scalar>(who), groups_{options} {
+    this->make_room_for_groups(1);
+  }
+
+  // Every option checked (lr, decay here; the rule's own in check_options).
+  void validate(const Options& options) const {
+    this->check_.template representable<Scalar>("lr", options.lr);
+    this->check_.finite_non_negative("decay", options.decay);
+    check_options(options);
+  }
+  virtual void check_options(const Options& options) const = 0;
+  // The state buffers a parameter gets under these options, by PyTorch's names.
+  virtual std::vector<std::string> names_of(const Options& options) const = 0;
+
+  GroupSettings settings(std::size_t group) const override {
+    const Options& o = groups_[group];
+    return {o.lr, o.decay, o.maximize};
+  }
+  double group_lr(std::size_t group) const override { return groups_[group].lr; }
+  void set_group_lr(std::size_t group, double lr) override {
+    check_lr(group, lr);
+    groups_[group].lr = lr;
+  }
+  void check_lr(std::size_t /*group*/, double lr) const override {
+    this->check_.template representable<Scalar>("lr", lr);
+  }
+
+  // For a rule whose cyclic schedules cycle options.*member.
+  template <double Options::*member>
+  void set_member(std::size_t group, double value) {
+    Options options = groups_[group];
+    options.*member = value;
+    set_options(options, group);
+  }
+
+  std::vector<Options> groups_;
+
+ private:
+  static std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+    return out.empty() ? "none" : out;
+  }
+};
+
+}  // namespace descend
