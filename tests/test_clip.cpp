@@ -4,8 +4,10 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include "catch.hpp"
 #include "descend/descend.hpp"
@@ -178,6 +180,7 @@ TEST_CASE("a clip's scale on strided views equals the update of the scaled copy"
 TEST_CASE("bad clip options throw std::invalid_argument naming them", "[clip]") {
   descend::Sgd<double> opt;
   CHECK_THROWS_WITH(opt.add_transform(ClipGradNorm{-1}), Contains("max_norm = -1"));
+  CHECK_THROWS_WITH(opt.add_transform(ClipGradNorm{kNaN}), Contains("max_norm = nan"));
   CHECK_THROWS_WITH(opt.add_transform(ClipGradNorm{1, 0}), Contains("norm_type = 0"));
   CHECK_THROWS_WITH(opt.add_transform(ClipGradNorm{1, kNaN}), Contains("norm_type = nan"));
   CHECK_THROWS_WITH(opt.add_transform(ClipGradNorm{1, 2, false, 3}), Contains("group = 3"));
@@ -208,14 +211,15 @@ TEST_CASE("the guard skips a non-finite step, changing nothing, and counts it", 
   CHECK(opt.state(p.a, "exp_avg").isApprox(m1, 0));
   CHECK(opt.step_count(p.a) == 1);
   CHECK(opt.step_count(p.b) == 1);
-  // The third in a row throws, naming the parameter, the place and the value.
+  // The third in a row throws, naming the parameter, the place and the
+  // value, and is not counted as a skip.
   CHECK_THROWS_WITH(opt.step(), Contains("registered parameter #0's gradient is nan at (1, 0)") &&
-                                    Contains("3 steps in a row"));
+                                    Contains("after 2 skipped steps in a row"));
   p.ga(1) = 1;
   const descend::StepReport& r = opt.step();
   CHECK(r.applied);
   CHECK(r.skipped_in_a_row == 0);
-  CHECK(r.skipped_total == 3);
+  CHECK(r.skipped_total == 2);
   CHECK(opt.step_count(p.a) == 2);
 }
 
@@ -256,4 +260,99 @@ TEST_CASE("the guard on a first step creates no state", "[guard]") {
   CHECK(opt.step().skipped);
   CHECK_FALSE(opt.has_state(p.a));
   CHECK(opt.num_states() == 0);
+}
+
+TEST_CASE("max_norm = inf measures the norm without clipping", "[clip]") {
+  TwoParams p;
+  descend::Sgd<double> opt(plain(1.0));
+  opt.add(p.a, p.ga);
+  opt.add(p.b, p.gb);
+  opt.add_transform(ClipGradNorm{kInf});
+  const descend::StepReport& r = opt.step();
+  CHECK(r.grad_norm == 13);
+  CHECK_FALSE(r.clipped);
+  CHECK(p.b(0) == -12);
+}
+
+TEST_CASE("clips in a row each see the gradient as the ones before left it", "[clip]") {
+  // Per parameter to 1: (3, 4) -> (0.6, 0.8), 12 -> 1. Then globally to 1:
+  // total = sqrt(1 + 1) = sqrt(2), c = 1 / (sqrt(2) + 1e-6).
+  TwoParams p;
+  descend::Sgd<double> opt(plain(1.0));
+  opt.add(p.a, p.ga);
+  opt.add(p.b, p.gb);
+  opt.add_transform(descend::ClipNormPerParameter{1.0});
+  opt.add_transform(ClipGradNorm{1.0});
+  opt.add_transform(descend::ClipGradValue{0.5});  // |c * 0.8| = 0.566 > 0.5: clamped
+  const descend::StepReport& r = opt.step();
+  const double c = 1 / (std::sqrt(2.0) + 1e-6);
+  CHECK(r.grad_norm == Approx(std::sqrt(2.0)).epsilon(1e-15));
+  CHECK(p.a(0) == Approx(-0.6 * c).epsilon(1e-14));
+  CHECK(p.a(1) == Approx(-0.5).epsilon(1e-14));
+  CHECK(p.b(0) == Approx(-0.5).epsilon(1e-14));
+}
+
+TEST_CASE("clipping by value does not report a NaN it leaves alone as clipped", "[clip]") {
+  Eigen::Vector2d w = Eigen::Vector2d::Zero(), g(0.5, kNaN);
+  descend::Sgd<double> opt(plain(1.0));
+  opt.add(w, g);
+  opt.add_transform(descend::ClipGradValue{1.0});
+  CHECK_FALSE(opt.step().clipped);
+}
+
+TEST_CASE("norms of gradients viewed with zero or negative strides read only their memory",
+          "[clip]") {
+  // A broadcast Map (stride 0) and a reversed one: the norm is over the
+  // coefficients they show, read where they are.
+  std::vector<double> one{2.0}, three{1.0, 2.0, 2.0};
+  Eigen::Map<const Eigen::VectorXd, 0, Eigen::InnerStride<>> broadcast(one.data(), 4,
+                                                                       Eigen::InnerStride<>(0));
+  Eigen::Map<const Eigen::VectorXd, 0, Eigen::InnerStride<>> reversed(three.data() + 2, 3,
+                                                                      Eigen::InnerStride<>(-1));
+  const double kNorm4 = descend::detail::norm_of(descend::detail::view_of(broadcast), 2.0);
+  const double kNorm3 = descend::detail::norm_of(descend::detail::view_of(reversed), 2.0);
+  CHECK(kNorm4 == 4);  // sqrt(4 * 2²)
+  CHECK(kNorm3 == 3);  // sqrt(1 + 4 + 4)
+  CHECK(descend::detail::all_finite(descend::detail::view_of(reversed)));
+}
+
+TEST_CASE("a step that fails its overlap check leaves parameters alone, clips included",
+          "[clip][guard]") {
+  // Pair 0 views x's buffer; pair 1's gradient is then moved onto that buffer.
+  Eigen::VectorXd x = Eigen::VectorXd::Constant(2, 5.0), g0 = Eigen::VectorXd::Zero(2);
+  Eigen::Map<Eigen::VectorXd> px(x.data(), 2);
+  Eigen::VectorXd w1 = Eigen::VectorXd::Zero(2), g1 = Eigen::VectorXd::Constant(2, 3.0);
+  descend::Sgd<double> opt(plain(1.0));
+  opt.add(px, g0);
+  opt.add(w1, g1);
+  opt.add_transform(descend::ClipGradValue{1.0});
+  opt.step();
+  g1 = std::move(x);  // g1 now owns the memory px views
+  CHECK_THROWS_WITH(opt.step(), Contains("now shares memory"));
+  CHECK(px(0) == 5.0);  // not clamped to 1
+  CHECK(w1(0) == -1.0);
+}
+
+namespace {
+// A transform that tries to change the optimizer running it.
+struct Meddler : descend::GradientTransform<double> {
+  descend::Optimizer<double>* opt = nullptr;
+  bool before_update(const descend::StepItem<double>*, double*, std::size_t,
+                     descend::StepReport&) override {
+    opt->clear_transforms();
+    return true;
+  }
+};
+}  // namespace
+
+TEST_CASE("a transform cannot add or clear transforms while it runs", "[clip]") {
+  TwoParams p;
+  descend::Sgd<double> opt(plain(1.0));
+  opt.add(p.a, p.ga);
+  auto meddler = std::make_unique<Meddler>();
+  meddler->opt = &opt;
+  opt.add_transform_ptr(std::move(meddler));
+  CHECK_THROWS_AS(opt.step(), std::logic_error);
+  CHECK(opt.num_transforms() == 1);
+  CHECK(p.a.isZero(0));
 }

@@ -170,6 +170,10 @@ TEST_CASE("AdamW's groups take AdamWOptions, with AdamW's weight decay", "[group
   const std::size_t g = opt.add_group(o);
   CHECK(opt.options(g).weight_decay == 1e-2);
   CHECK(opt.options(g).decoupled_weight_decay);
+  // Through an Adam&, an AdamOptions group would have coupled L2: refused.
+  descend::Adam<double>& as_adam = opt;
+  CHECK_THROWS_WITH(as_adam.add_group(AdamOptions{}), Contains("decoupled_weight_decay"));
+  CHECK(opt.num_groups() == 2);
 }
 
 TEST_CASE("maximize negates the gradient before weight decay, as PyTorch", "[groups][maximize]") {

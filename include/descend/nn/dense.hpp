@@ -36,7 +36,9 @@ class Dense {
   Dense(Eigen::Index inputs, Eigen::Index outputs, data::Random& random,
         Init init = Init::small_normal)
       : weights_(checked_inputs(inputs, outputs, init), outputs),
-        biases_(RowVector::Zero(outputs)) {
+        biases_(RowVector::Zero(outputs)),
+        dweights_(Matrix::Zero(weights_.rows(), weights_.cols())),
+        dbiases_(RowVector::Zero(outputs)) {
     const double fan = static_cast<double>(inputs + outputs);
     for (Eigen::Index i = 0; i < inputs; ++i) {
       for (Eigen::Index j = 0; j < outputs; ++j) {
@@ -95,6 +97,12 @@ class Dense {
   RowVector& biases() { return biases_; }
   const Matrix& weights() const { return weights_; }
   const RowVector& biases() const { return biases_; }
+  // The gradients backward() writes, zero before the first. Writable, and
+  // sized from the start, so that an optimizer can register them with the
+  // parameters (add(weights(), dweights())) and zero_grad() them; backward()
+  // overwrites them in place.
+  Matrix& dweights() { return dweights_; }
+  RowVector& dbiases() { return dbiases_; }
   const Matrix& dweights() const { return dweights_; }
   const RowVector& dbiases() const { return dbiases_; }
   const Matrix& output() const { return output_; }

@@ -50,6 +50,9 @@ class Adadelta : public GroupedOptimizer<Scalar, AdadeltaOptions> {
     check.template positive_representable<Scalar>("eps", options.eps);
     check.template representable<Scalar>("weight_decay", options.weight_decay);
   }
+  bool same_buffers(const AdadeltaOptions& /*a*/, const AdadeltaOptions& /*b*/) const override {
+    return true;
+  }
   DESCEND_COLD std::vector<std::string> names_of(
       const AdadeltaOptions& /*options*/) const override {
     return {"square_avg", "acc_delta"};

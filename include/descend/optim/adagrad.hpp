@@ -50,6 +50,9 @@ class Adagrad : public GroupedOptimizer<Scalar, AdagradOptions> {
                                          options.initial_accumulator_value);
     check.template positive_representable<Scalar>("eps", options.eps);
   }
+  bool same_buffers(const AdagradOptions& /*a*/, const AdagradOptions& /*b*/) const override {
+    return true;
+  }
   DESCEND_COLD std::vector<std::string> names_of(const AdagradOptions& /*options*/) const override {
     return {"sum"};
   }

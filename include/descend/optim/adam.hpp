@@ -54,8 +54,10 @@ class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
   const char* momentum_name() const override { return "beta1"; }
 
  protected:
-  Adam(const char* who, const AdamOptions& options)
-      : GroupedOptimizer<Scalar, AdamOptions>(who, options) {
+  // `adamw`: every group must have decoupled weight decay (an AdamW reached
+  // through an Adam& gets no coupled group either).
+  Adam(const char* who, const AdamOptions& options, bool adamw = false)
+      : GroupedOptimizer<Scalar, AdamOptions>(who, options), adamw_(adamw) {
     this->validate(options);
   }
 
@@ -67,10 +69,15 @@ class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
     check.in_range("beta2", options.beta2, 0, 1, true);
     check.template positive_representable<Scalar>("eps", options.eps);
     check.template representable<Scalar>("weight_decay", options.weight_decay);
+    check.that(!adamw_ || options.decoupled_weight_decay,
+               "an AdamW group needs decoupled_weight_decay (give AdamW AdamWOptions)");
   }
   DESCEND_COLD std::vector<std::string> names_of(const AdamOptions& options) const override {
     if (options.amsgrad) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     return {"exp_avg", "exp_avg_sq"};
+  }
+  bool same_buffers(const AdamOptions& a, const AdamOptions& b) const override {
+    return a.amsgrad == b.amsgrad;
   }
   double group_momentum(std::size_t group) const override { return this->groups_[group].beta1; }
   void set_group_momentum(std::size_t group, double beta1) override {
@@ -148,6 +155,7 @@ class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
     inv_sqrt_bc2_ = 1.0 / std::sqrt(bias_correction2);
   }
 
+  bool adamw_ = false;
   std::int64_t cached_step_ = 0;  // the step count and betas the next three belong to
   double cached_beta1_ = 0, cached_beta2_ = 0;
   double inv_bc1_ = 0;       // 1 / (1 - β1^t)
@@ -175,7 +183,7 @@ template <class Scalar>
 class AdamW : public Adam<Scalar> {
  public:
   explicit AdamW(const AdamWOptions& options = {})
-      : Adam<Scalar>("descend::AdamW", as_adam(options)) {}
+      : Adam<Scalar>("descend::AdamW", as_adam(options), true) {}
   // Adam's options would bring Adam's weight_decay of 0 with them.
   template <class Options, std::enable_if_t<std::is_same<Options, AdamOptions>::value, int> = 0>
   explicit AdamW(const Options&) : AdamW() {

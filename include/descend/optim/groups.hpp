@@ -39,14 +39,11 @@ class GroupedOptimizer : public Optimizer<Scalar> {
   DESCEND_COLD void set_options(const Options& options, std::size_t group = 0) {
     this->checked(group);
     validate(options);
-    if (this->group_has_state(group)) {
-      const std::vector<std::string> before = names_of(groups_[group]), after = names_of(options);
-      if (before != after)
-        detail::fail<std::invalid_argument>(
-            this->who_, ": group ", group, " has state with buffers (", joined(before),
-            ") and these options need (", joined(after),
-            "); forget() its parameters, or reset(), before changing them");
-    }
+    if (!same_buffers(groups_[group], options) && this->group_has_state(group))
+      detail::fail<std::invalid_argument>(
+          this->who_, ": group ", group, " has state with buffers (",
+          joined(names_of(groups_[group])), ") and these options need (", joined(names_of(options)),
+          "); forget() its parameters, or reset(), before changing them");
     groups_[group] = options;
   }
 
@@ -69,6 +66,9 @@ class GroupedOptimizer : public Optimizer<Scalar> {
   virtual void check_options(const Options& options) const = 0;
   // The state buffers a parameter gets under these options, by PyTorch's names.
   virtual std::vector<std::string> names_of(const Options& options) const = 0;
+  // Whether a and b give the same buffers (without allocating: a cyclic
+  // schedule sets the momentum at every step).
+  virtual bool same_buffers(const Options& a, const Options& b) const = 0;
 
   GroupSettings settings(std::size_t group) const override {
     const Options& o = groups_[group];

@@ -6,7 +6,8 @@
 //   NonFinitePolicy::skip          step() updates nothing: no parameter,
 //                                  state or step count changes; the skip is
 //                                  counted (StepReport::skipped,
-//                                  skipped_in_a_row, skipped_total), and the
+//                                  skipped_in_a_row, skipped_total); the
+//                                  step that would be the
 //                                  max_consecutive_skips-th skip in a row
 //                                  throws NonFiniteError instead (0: never).
 // A step that is applied resets the count in a row. A training loop that
@@ -45,18 +46,20 @@ class NonFiniteGuardStage : public GradientTransform<Scalar> {
  public:
   explicit NonFiniteGuardStage(const NonFiniteGuard& o) : o_(o) {}
 
-  bool before_update(StepItem<Scalar>* items, std::size_t count, StepReport& report) override {
+  bool before_update(const StepItem<Scalar>* items, Scalar* /*scales*/, std::size_t count,
+                     StepReport& report) override {
     const bool norm_says_finite =
         report.grad_norm_group == kAllGroups && std::isfinite(report.grad_norm);
     if (norm_says_finite) return true;
     std::size_t bad = 0;
     while (bad < count && all_finite(items[bad].grad)) ++bad;
     if (bad == count) return true;
-    if (o_.policy == NonFinitePolicy::skip) {
+    if (o_.policy == NonFinitePolicy::skip &&
+        (o_.max_consecutive_skips == 0 || in_a_row_ + 1 < o_.max_consecutive_skips)) {
       ++in_a_row_;
       ++total_;
       publish(report);
-      if (o_.max_consecutive_skips == 0 || in_a_row_ < o_.max_consecutive_skips) return false;
+      return false;
     }
     Index row = 0, col = 0;
     Scalar value = 0;
@@ -65,13 +68,13 @@ class NonFiniteGuardStage : public GradientTransform<Scalar> {
         "descend::NonFiniteGuard: registered parameter #", bad, "'s gradient is ",
         static_cast<double>(value), " at (", row, ", ", col, ")",
         o_.policy == NonFinitePolicy::skip
-            ? concat(" (", in_a_row_, " steps in a row with a non-finite gradient, ",
-                     "max_consecutive_skips = ", o_.max_consecutive_skips, ")")
+            ? concat(", after ", in_a_row_, " skipped steps in a row (max_consecutive_skips = ",
+                     o_.max_consecutive_skips, ")")
             : std::string(),
         "; nothing was updated");
   }
 
-  void after_step(StepReport& report) override {
+  void after_step(StepReport& report) noexcept override {
     if (report.applied) in_a_row_ = 0;
     publish(report);
   }

@@ -133,6 +133,7 @@ class Optimizer : public ParamGroups {
   // itself is one call that runs through all parameters. Returns what it did.
   DESCEND_NOINLINE const StepReport& step() {
     work_.resize(registered_.size());  // within the capacity add() reserved
+    scales_.resize(registered_.size());
     begin_report();
     // One pass reads and checks every pair and, for those with state, counts
     // the step and fills in the work. `settled`: no parameter or gradient
@@ -152,6 +153,7 @@ class Optimizer : public ParamGroups {
         const GroupSettings& group = now_[r.group];
         w.group = r.group;
         w.grad_scale = group.maximize ? Scalar(-1) : Scalar(1);
+        scales_[i] = w.grad_scale;
         if (r.slot != kNone) {
           Slot& s = slots_[r.slot];
           check_layout(s, p, i);
@@ -164,24 +166,29 @@ class Optimizer : public ParamGroups {
           // owned by another registration may still be keyed here if that
           // one moved: settle() gives this one fresh state.)
           const Slot* s = find(p.data);
-          if (s && s->owner == kNone) check_layout(*s, p, i);
+          if (s && adoptable(index_of(*s), r.group)) check_layout(*s, p, i);
+          w.state = nullptr;
+          w.step = 0;
           settled = false;
         }
       }
-      if (!transforms_.empty() && !run_transforms()) {
-        uncount_steps(i);
-        return end_report(0);
+      if (settled) {
+        if (!run_transforms()) {
+          uncount_steps(i);
+          return end_report(0);
+        }
+        if (!work_.empty()) current_lr_ = apply(work_.data(), work_.size());
+        return end_report(work_.size());
       }
     } catch (...) {
       uncount_steps(i);  // a throw leaves everything as it was
       throw;
     }
-    if (settled) {
-      if (!work_.empty()) current_lr_ = apply(work_.data(), work_.size());
-      return end_report(work_.size());
-    }
     uncount_steps(registered_.size());
-    settle();
+    Settlement plan;
+    plan_settle(plan);
+    if (!run_transforms()) return end_report(0);
+    settle(plan);
     std::size_t count = 0;  // the non-empty ones, in order
     for (i = 0; i < registered_.size(); ++i) {
       if (work_[i].param.size() == 0) continue;
@@ -215,9 +222,13 @@ class Optimizer : public ParamGroups {
   }
   DESCEND_COLD void add_transform_ptr(std::unique_ptr<GradientTransform<Scalar>> transform) {
     if (!transform) detail::fail<std::invalid_argument>(who_, ": add_transform(nullptr)");
+    check_not_in_transforms("add_transform");
     transforms_.push_back(std::move(transform));
   }
-  void clear_transforms() { transforms_.clear(); }
+  void clear_transforms() {
+    check_not_in_transforms("clear_transforms");
+    transforms_.clear();
+  }
   std::size_t num_transforms() const { return transforms_.size(); }
 
   // Sets every registered gradient to zero.
@@ -284,7 +295,8 @@ class Optimizer : public ParamGroups {
     return remove_at(owning_object(param.derived()), as_const_view(param.derived()));
   }
 
-  // Drops all state (registrations stay); the optimizer is as constructed.
+  // Drops all state; registrations, groups and transforms stay (the
+  // non-finite guard's counts too).
   DESCEND_COLD void reset() {
     slots_.clear();
     index_.clear();
@@ -541,6 +553,7 @@ class Optimizer : public ParamGroups {
     // never allocates.
     reserve_one_more(registered_);
     reserve_one_more(work_);
+    reserve_one_more(scales_);
     registered_.push_back(Registration{param, grad, kNone, p.data, g.data, group});
     // Out of memory in any of these takes back what came before.
     int done = 0;
@@ -781,11 +794,20 @@ class Optimizer : public ParamGroups {
 
   // step()'s slow path, after a first pass found every pair well-formed and
   // counted no step: moved memory is checked for overlap and the state
-  // follows it; missing state is created (or adopted from update()s). All
-  // that can throw (checks, allocation) comes first: a throw changes nothing.
-  DESCEND_COLD void settle() {
-    using Node = typename decltype(index_)::node_type;
+  // follows it; missing state is created (or adopted from update()s).
+  // plan_settle() does all that can throw (checks, allocation) and changes
+  // nothing; settle() then cannot throw. The transforms run in between.
+  using Node = typename std::unordered_map<const void*, std::size_t>::node_type;
+  struct Settlement {
     bool moved = false;
+    detail::ViewSet<Scalar> now;                         // registered memory where it is now
+    std::vector<Slot> fresh;                             // state for pairs that have none
+    std::unordered_map<const void*, std::size_t> spare;  // index nodes for them
+    std::vector<std::pair<std::size_t, Node>> moving;    // room for re-keying
+  };
+
+  DESCEND_COLD void plan_settle(Settlement& plan) {
+    bool& moved = plan.moved;
     std::size_t rekeyed = 0, fresh_count = 0;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const Registration& r = registered_[i];
@@ -797,30 +819,31 @@ class Optimizer : public ParamGroups {
         ++fresh_count;
       }
     }
-    detail::ViewSet<Scalar> now;
     if (moved || recheck_) {  // registered objects that moved may now overlap
       for (std::size_t i = 0; i < registered_.size(); ++i)
         check_grad_apart(work_[i].param, work_[i].grad, i);
-      now = views_now();
+      plan.now = views_now();
     }
-    std::vector<Slot> fresh;
-    fresh.reserve(fresh_count);
-    std::unordered_map<const void*, std::size_t> spare;  // index nodes for them
+    plan.fresh.reserve(fresh_count);
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const detail::View<Scalar>& p = work_[i].param;
       if (registered_[i].slot == kNone && p.size() != 0 &&
           !adoptable(p.data, registered_[i].group)) {
-        fresh.push_back(make_slot(p, registered_[i].group));
-        spare.emplace(p.data, 0);
+        plan.fresh.push_back(make_slot(p, registered_[i].group));
+        plan.spare.emplace(p.data, 0);
       }
     }
-    std::vector<std::pair<std::size_t, Node>> moving;
-    moving.reserve(rekeyed);
+    plan.moving.reserve(rekeyed);
     slots_.reserve(slots_.size() + fresh_count);
     index_.reserve(index_.size() + fresh_count);
+  }
 
-    // Nothing below allocates or throws. Moved state: every old key goes
-    // first, so that two registrations that swapped memory each keep their own.
+  // Allocates nothing and cannot throw. Moved state: every old key goes first,
+  // so that two registrations that swapped memory each keep their own.
+  DESCEND_COLD void settle(Settlement& plan) noexcept {
+    std::vector<Slot>& fresh = plan.fresh;
+    std::unordered_map<const void*, std::size_t>& spare = plan.spare;
+    std::vector<std::pair<std::size_t, Node>>& moving = plan.moving;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const Registration& r = registered_[i];
       if (r.slot != kNone && slots_[r.slot].key != work_[i].param.data)
@@ -864,7 +887,7 @@ class Optimizer : public ParamGroups {
       slots_[r.slot].owner = i;
     }
     next_ = slots_.size();
-    if (moved || recheck_) views_ = std::move(now);
+    if (plan.moved || recheck_) views_ = std::move(plan.now);
     recheck_ = false;
   }
 
@@ -1004,6 +1027,7 @@ class Optimizer : public ParamGroups {
     }
     report_.applied = report_.skipped = report_.clipped = false;
     report_.grad_norm = std::numeric_limits<double>::quiet_NaN();
+    report_.grad_norm_group = kAllGroups;
     report_.updated = 0;
   }
 
@@ -1015,14 +1039,31 @@ class Optimizer : public ParamGroups {
   }
 
   // The transforms over every registered pair; false if one skipped the step.
-  DESCEND_NOINLINE bool run_transforms() {
+  // They see the pairs and write the gradients' scales only.
+  bool run_transforms() {
+    if (transforms_.empty()) return true;
+    return run_transforms_now();
+  }
+  DESCEND_NOINLINE bool run_transforms_now() {
+    struct Running {  // no add_transform() from inside one
+      bool& flag;
+      explicit Running(bool& f) : flag(f) { flag = true; }
+      ~Running() { flag = false; }
+    } running(in_transforms_);
+    const std::size_t n = registered_.size();
     for (const auto& t : transforms_) {
-      if (!t->before_update(work_.data(), registered_.size(), report_)) {
+      if (!t->before_update(work_.data(), scales_.data(), n, report_)) {
         report_.skipped = true;
         return false;
       }
     }
+    for (std::size_t i = 0; i < n; ++i) work_[i].grad_scale = scales_[i];
     return true;
+  }
+
+  DESCEND_COLD void check_not_in_transforms(const char* what) const {
+    if (in_transforms_)
+      detail::fail<std::logic_error>(who_, ": ", what, "() from inside a gradient transform");
   }
 
   DESCEND_COLD std::size_t group_at(const void* object, const detail::View<const Scalar>& v) const {
@@ -1038,6 +1079,8 @@ class Optimizer : public ParamGroups {
   std::vector<GroupSettings> now_;  // each group's settings at this step()
   StepReport report_;
   std::vector<std::unique_ptr<GradientTransform<Scalar>>> transforms_;
+  std::vector<Scalar> scales_;  // the transforms' gradient scales, one per registration
+  bool in_transforms_ = false;
   std::vector<Slot> slots_;
   std::unordered_map<const void*, std::size_t> index_;  // memory -> slot
   std::size_t next_ = 0;                                // the slot find() tries first

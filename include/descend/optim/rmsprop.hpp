@@ -70,6 +70,9 @@ class Rmsprop : public GroupedOptimizer<Scalar, RmspropOptions> {
     if (options.momentum > 0) names.push_back("momentum_buffer");
     return names;
   }
+  bool same_buffers(const RmspropOptions& a, const RmspropOptions& b) const override {
+    return a.centered == b.centered && (a.momentum > 0) == (b.momentum > 0);
+  }
   double group_momentum(std::size_t group) const override { return this->groups_[group].momentum; }
   void set_group_momentum(std::size_t group, double momentum) override {
     this->template set_member<&RmspropOptions::momentum>(group, momentum);

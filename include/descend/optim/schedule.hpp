@@ -26,7 +26,12 @@
 //    through SequentialLR (its switch to the next schedule is step(0)).
 //  * Options are validated in the constructor (std::invalid_argument naming
 //    the option and value); a throw from a constructor or step() leaves the
-//    groups' lrs, momenta and initial_lrs and the schedule as they were.
+//    groups' lrs, momenta and initial_lrs and the schedule as they were
+//    (ChainedScheduler excepted: the schedules before the one that threw
+//    have stepped, as in PyTorch).
+//  * A schedule keeps a pointer to the optimizer (or LrGroups) it drives:
+//    build it after the optimizer is where it will stay, and again if the
+//    optimizer is moved.
 //  * PyTorch 1.13's resuming (last_epoch != -1 in the constructor) and
 //    step(epoch) are not offered; last_epoch(), base_lrs() and last_lr() are
 //    the state a checkpoint needs.

@@ -66,6 +66,9 @@ class Sgd : public GroupedOptimizer<Scalar, SgdOptions> {
     if (options.momentum == 0) return {};
     return {"momentum_buffer"};
   }
+  bool same_buffers(const SgdOptions& a, const SgdOptions& b) const override {
+    return (a.momentum == 0) == (b.momentum == 0);
+  }
   double group_momentum(std::size_t group) const override { return this->groups_[group].momentum; }
   void set_group_momentum(std::size_t group, double momentum) override {
     this->template set_member<&SgdOptions::momentum>(group, momentum);

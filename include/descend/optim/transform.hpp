@@ -48,9 +48,12 @@ struct StepItem {
   // The gradient enters the update multiplied by this: -1 under `maximize`,
   // times any clip's factor.
   Scalar grad_scale = 1;
-  Scalar* state = nullptr;  // the optimizer's: its buffers, back to back
-  std::int64_t step = 0;    // its update count, this one included (1 first)
-  double lr = 0;            // the group's learning rate after inverse-time decay
+  // The optimizer's, filled once the step goes ahead (a transform must not
+  // read them): the state buffers, back to back; the update count, this one
+  // included (1 first); the group's learning rate after inverse-time decay.
+  Scalar* state = nullptr;
+  std::int64_t step = 0;
+  double lr = 0;
 };
 
 template <class Scalar>
@@ -58,11 +61,16 @@ class GradientTransform {
  public:
   virtual ~GradientTransform() = default;
   // Called by step() with every registered pair (items[i] is registered
-  // parameter #i, in its group) before anything changes. Returns false to
-  // skip the step. Must not allocate.
-  virtual bool before_update(StepItem<Scalar>* items, std::size_t count, StepReport& report) = 0;
-  // After the step was applied (report.applied) or skipped.
-  virtual void after_step(StepReport& /*report*/) {}
+  // parameter #i; its param, grad and group are what a transform reads) after
+  // every pair was checked and before anything changes. scales[i] is the
+  // factor pair i's gradient enters the update with (-1 under maximize, times
+  // what earlier transforms set): a transform multiplies it. Returns false
+  // to skip the step. Must not allocate; may throw (nothing has changed).
+  virtual bool before_update(const StepItem<Scalar>* items, Scalar* scales, std::size_t count,
+                             StepReport& report) = 0;
+  // After the step was applied (report.applied) or skipped. Must not throw:
+  // the parameters may already be updated.
+  virtual void after_step(StepReport& /*report*/) noexcept {}
 };
 
 }  // namespace descend

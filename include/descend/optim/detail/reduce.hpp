@@ -18,12 +18,19 @@ template <class Scalar, class F>
 void for_each_run(const View<const Scalar>& v, F&& f) {
   using Run = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>>;
   if (v.size() == 0) return;
+  if (v.size() == 1) return f(Run(v.data, 1, Eigen::InnerStride<>(1)));
   // The inner axis: the longer-than-1 axis with the smaller stride.
   const bool inner_is_rows = v.cols == 1 || (v.rows != 1 && v.row_stride <= v.col_stride);
   const Index inner = inner_is_rows ? v.rows : v.cols;
   const Index outer = inner_is_rows ? v.cols : v.rows;
-  const Index inner_stride = std::max<Index>(1, inner_is_rows ? v.row_stride : v.col_stride);
+  const Index inner_stride = inner_is_rows ? v.row_stride : v.col_stride;
   const Index outer_stride = inner_is_rows ? v.col_stride : v.row_stride;
+  if (inner_stride < 1) {  // a broadcast (0) or reversed Map: one coefficient at a time
+    for (Index o = 0; o < outer; ++o)
+      for (Index k = 0; k < inner; ++k)
+        f(Run(v.data + o * outer_stride + k * inner_stride, 1, Eigen::InnerStride<>(1)));
+    return;
+  }
   if (outer == 1 || outer_stride == inner_stride * inner) {  // one run
     f(Run(v.data, inner * outer, Eigen::InnerStride<>(inner_stride)));
     return;
@@ -70,7 +77,7 @@ bool all_finite(const View<const Scalar>& v) {
   return finite;
 }
 
-// The (row, col) of v's first non-finite coefficient in memory order, and its
+// The (row, col) of v's first non-finite coefficient, column by column, and its
 // value; only called once one is known to be there.
 template <class Scalar>
 void find_non_finite(const View<const Scalar>& v, Index& row, Index& col, Scalar& value) {
