@@ -4,8 +4,10 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "descend/optim/detail/view.hpp"
 
@@ -31,32 +33,42 @@ void for_each_run(const View<const Scalar>& v, F&& f) {
         f(Run(v.data + o * outer_stride + k * inner_stride, 1, Eigen::InnerStride<>(1)));
     return;
   }
-  if (outer == 1 || outer_stride == inner_stride * inner) {  // one run
-    f(Run(v.data, inner * outer, Eigen::InnerStride<>(inner_stride)));
-    return;
+  using Contiguous = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+  const bool one_run = outer == 1 || outer_stride == inner_stride * inner;
+  if (one_run && inner_stride == 1) return f(Contiguous(v.data, inner * outer));  // vectorised
+  if (one_run) return f(Run(v.data, inner * outer, Eigen::InnerStride<>(inner_stride)));
+  for (Index o = 0; o < outer; ++o) {
+    if (inner_stride == 1)
+      f(Contiguous(v.data + o * outer_stride, inner));
+    else
+      f(Run(v.data + o * outer_stride, inner, Eigen::InnerStride<>(inner_stride)));
   }
-  for (Index o = 0; o < outer; ++o)
-    f(Run(v.data + o * outer_stride, inner, Eigen::InnerStride<>(inner_stride)));
 }
 
-// Σ |g|^p over v in double (p = 2: squares, p = 1: absolute values), or
-// max |g| for p = inf; NaN if any coefficient is NaN.
+// Σ |g|^p over v, accumulated in double (p = 2: squares, p = 1: absolute
+// values), or max |g| for p = inf; NaN if any coefficient is NaN. Float
+// squares and absolute values are summed in float over blocks of 1024 (in
+// registers, vectorised; relative error ~1e-5 at worst) and the blocks in
+// double; a block whose float sum overflows is summed again in double.
 template <class Scalar>
 double norm_power_sum(const View<const Scalar>& v, double p) {
   double total = 0;
   const bool inf = std::isinf(p);
+  auto part_of = [&](const auto& x) -> double {
+    if (inf) return static_cast<double>(x.abs().template maxCoeff<Eigen::PropagateNaN>());
+    if (p == 2) return static_cast<double>(x.square().sum());
+    if (p == 1) return static_cast<double>(x.abs().sum());
+    return x.template cast<double>().abs().pow(p).sum();
+  };
   for_each_run(v, [&](const auto& run) {
-    const auto x = run.template cast<double>();
-    double part;
-    if (inf)
-      part = run.size() == 0 ? 0.0 : x.abs().template maxCoeff<Eigen::PropagateNaN>();
-    else if (p == 2)
-      part = x.square().sum();
-    else if (p == 1)
-      part = x.abs().sum();
-    else
-      part = x.abs().pow(p).sum();
-    total = inf ? ((std::isnan(part) || part > total) ? part : total) : total + part;
+    constexpr Index kBlock = 1024;
+    for (Index i0 = 0; i0 < run.size(); i0 += kBlock) {
+      const auto block = run.segment(i0, std::min(kBlock, run.size() - i0));
+      double part = part_of(block);
+      if (std::isinf(part) && !std::is_same<Scalar, double>::value && !inf)
+        part = part_of(block.template cast<double>());
+      total = inf ? ((std::isnan(part) || part > total) ? part : total) : total + part;
+    }
   });
   return total;
 }

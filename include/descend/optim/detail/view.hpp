@@ -133,13 +133,10 @@ DESCEND_NOINLINE void run_parallel(const Kernel& kernel, Scalar* w, const Scalar
 }
 #endif
 
-// for_each_coefficient (below) when p or g is not in one piece, or the
-// gradient is scaled: it is then gathered, scaled, into a stack buffer (in L1,
-// so the scale costs no pass over memory).
+// for_each_coefficient (below) when p or g is not in one piece.
 template <class Scalar, class Kernel>
 DESCEND_NOINLINE void run_in_pieces(const Kernel& kernel, const View<Scalar>& p,
-                                    const View<const Scalar>& g, Scalar* state, Scalar scale) {
-  const bool scaled = scale != Scalar(1);
+                                    const View<const Scalar>& g, Scalar* state) {
   const Index n = p.size();
   const bool inner_is_rows = p.cols == 1 || (p.rows != 1 && p.row_stride <= p.col_stride);
   Index inner_size = inner_is_rows ? p.rows : p.cols;
@@ -165,12 +162,10 @@ DESCEND_NOINLINE void run_in_pieces(const Kernel& kernel, const View<Scalar>& p,
       if (p_inner != 1) {
         for (Index k = 0; k < len; ++k) p_buf[k] = p_ptr[k * p_inner];
       }
-      if (scaled) {
-        for (Index k = 0; k < len; ++k) g_buf[k] = scale * g_ptr[k * g_inner];
-      } else if (g_inner != 1) {
+      if (g_inner != 1) {
         for (Index k = 0; k < len; ++k) g_buf[k] = g_ptr[k * g_inner];
       }
-      run(kernel, p_inner == 1 ? p_ptr : p_buf, g_inner == 1 && !scaled ? g_ptr : g_buf,
+      run(kernel, p_inner == 1 ? p_ptr : p_buf, g_inner == 1 ? g_ptr : g_buf,
           state + o * inner_size + i0, n, len);
       if (p_inner != 1) {
         for (Index k = 0; k < len; ++k) p_ptr[k * p_inner] = p_buf[k];
@@ -183,23 +178,47 @@ DESCEND_NOINLINE void run_in_pieces(const Kernel& kernel, const View<Scalar>& p,
 // State buffers are laid out in the same order: element k of a buffer belongs
 // to the k-th coefficient visited. Contiguous runs are used in place; strided
 // ones are gathered into a stack buffer and the parameter is scattered back.
+// A kernel that sees the gradient times `scale` (each product rounded to
+// Scalar, as a separate multiplication would round it): the scaled packet is
+// handed over through a local array, which the compiler keeps in a register.
+template <class Scalar, class Kernel>
+struct ScaledGradient {
+  Kernel kernel;
+  Scalar scale;
+
+  template <class V>
+  DESCEND_ALWAYS_INLINE void apply(Scalar* w, const Scalar* g, Scalar* s, Index n) const {
+    alignas(64) Scalar scaled[V::kSize];
+    (scale * V::load(g)).store(scaled);
+    kernel.template apply<V>(w, scaled, s, n);
+  }
+};
+
 // The common case, both in one piece, is inlined into the caller's loop over
-// parameters: many small parameters pay no call for it. The kernel sees the
-// gradient times `scale` (the product rounded to Scalar, as a separate
-// multiplication would round it).
+// parameters: many small parameters pay no call for it. A gradient scale
+// other than 1 (maximize, clipping) runs the scaled kernel, in one piece
+// where p and g are (single-threaded).
 template <class Scalar, class Kernel>
 DESCEND_ALWAYS_INLINE void for_each_coefficient(const Kernel& kernel, const View<Scalar>& p,
                                                 const View<const Scalar>& g, Scalar* state,
-                                                Scalar scale = Scalar(1)) {
+                                                Scalar scale) {
+  if (scale != Scalar(1))  // out of line: one more instantiation, not two
+    return run_in_pieces(ScaledGradient<Scalar, Kernel>{kernel, scale}, p, g, state);
+  for_each_coefficient(kernel, p, g, state);
+}
+
+template <class Scalar, class Kernel>
+DESCEND_ALWAYS_INLINE void for_each_coefficient(const Kernel& kernel, const View<Scalar>& p,
+                                                const View<const Scalar>& g, Scalar* state) {
   const Index n = p.size();
-  if (scale == Scalar(1) && ((contiguous_col_major(p) && contiguous_col_major(g)) ||
-                             (contiguous_row_major(p) && contiguous_row_major(g)))) {
+  if ((contiguous_col_major(p) && contiguous_col_major(g)) ||
+      (contiguous_row_major(p) && contiguous_row_major(g))) {
 #if defined(DESCEND_USE_OPENMP)
     if (n >= kParallelThreshold) return run_parallel(kernel, p.data, g.data, state, n);
 #endif
     run(kernel, p.data, g.data, state, n, n);
   } else {
-    run_in_pieces(kernel, p, g, state, scale);
+    run_in_pieces(kernel, p, g, state);
   }
 }
 
