@@ -81,28 +81,27 @@ class CyclicLR : public StepSchedule {
                   "cycle Adam's beta1 here); set cycle_momentum = false");
       base_momentum_ = per_group("base_momentum", o_.base_momentum);
       max_momentum_ = per_group("max_momentum", o_.max_momentum);
+      set_momenta();
     }
     start(base_lr_);
     base_lrs_ = base_lr_;
   }
 
  protected:
-  Rates rates(std::int64_t e, bool) const override {
+  void rates(std::int64_t e, bool, Rates& out) const override {
     const double ed = static_cast<double>(e);
     const double cycle = std::floor(1 + ed / total_size_);
     const double x = 1. + ed / total_size_ - cycle;
     const double scale_factor = x <= step_ratio_ ? x / step_ratio_ : (x - 1) / (step_ratio_ - 1);
     const double s = scale(scale_mode_ == ScaleMode::cycle ? cycle : ed);
-    Rates r;
     for (std::size_t i = 0; i < size(); ++i) {
       const double base_height = (max_lr_[i] - base_lrs_[i]) * scale_factor;
-      r.lr.push_back(base_lrs_[i] + base_height * s);
+      out.lr[i] = base_lrs_[i] + base_height * s;
     }
     for (std::size_t i = 0; i < base_momentum_.size(); ++i) {
       const double base_height = (max_momentum_[i] - base_momentum_[i]) * scale_factor;
-      r.momentum.push_back(max_momentum_[i] - base_height * s);
+      out.momentum[i] = max_momentum_[i] - base_height * s;
     }
-    return r;
   }
 
  private:
@@ -213,6 +212,7 @@ class OneCycleLR : public StepSchedule {
         values_[i][kBaseM] = base[i];
         values_[i][kMaxM] = max[i];
       }
+      set_momenta();
     }
     start();
     for (std::size_t i = 0; i < size(); ++i) {
@@ -224,12 +224,11 @@ class OneCycleLR : public StepSchedule {
   std::int64_t total_steps() const { return total_steps_; }
 
  protected:
-  Rates rates(std::int64_t e, bool) const override {
+  void rates(std::int64_t e, bool, Rates& out) const override {
     if (e > total_steps_)
       detail::fail<std::out_of_range>("descend::OneCycleLR: tried to step ", e + 1,
                                       " times; total_steps is ", total_steps_);
     const double step_num = static_cast<double>(e);
-    Rates r;
     for (std::size_t i = 0; i < size(); ++i) {
       const auto& v = values_[i];
       double start_step = 0, lr = 0, momentum = 0;
@@ -243,10 +242,9 @@ class OneCycleLR : public StepSchedule {
         }
         start_step = phase.end_step;
       }
-      r.lr.push_back(e == total_steps_ && lr < 0 ? 0.0 : lr);
-      if (o_.cycle_momentum) r.momentum.push_back(momentum);
+      out.lr[i] = e == total_steps_ && lr < 0 ? 0.0 : lr;
+      if (o_.cycle_momentum) out.momentum[i] = momentum;
     }
-    return r;
   }
 
  private:

@@ -38,11 +38,11 @@ class CompoundingStepDecay : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool closed) const override {
+  void rates(std::int64_t e, bool closed, Rates& out) const override {
     const std::int64_t t = e + 1, q = t / period_, r = t % period_;
     // sum_{k=1..t} floor(k / p) = p q (q - 1) / 2 + q (r + 1)
     const auto exponent = static_cast<double>(period_ * q * (q - 1) / 2 + q * (r + 1));
-    return each([&](std::size_t i, double lr) {
+    each(out, [&](std::size_t i, double lr) {
       if (closed) return base_lrs_[i] * std::pow(1 - d_, exponent);
       return lr * std::pow(1 - d_, static_cast<double>(t / period_));
     });
@@ -67,8 +67,8 @@ class StepDecay : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool) const override {
-    return each([&](std::size_t i, double) {
+  void rates(std::int64_t e, bool, Rates& out) const override {
+    each(out, [&](std::size_t i, double) {
       return base_lrs_[i] * std::pow(1 - d_, static_cast<double>((e + 1) / period_));
     });
   }
@@ -100,12 +100,12 @@ class NoamScheduler : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool) const override {
+  void rates(std::int64_t e, bool, Rates& out) const override {
     const auto step = static_cast<double>(e + 1);
     const double new_lr =
         std::pow(model_dim_, -0.5) *
         std::min(std::pow(step, -0.5), step * std::pow(static_cast<double>(warmup_steps_), -1.5));
-    return each([&](std::size_t, double) { return scale_factor_ * new_lr; });
+    each(out, [&](std::size_t, double) { return scale_factor_ * new_lr; });
   }
 
  private:

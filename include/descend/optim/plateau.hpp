@@ -65,7 +65,7 @@ class ReduceLROnPlateau : public MetricSchedule {
     min_lrs_ = per_group("min_lr", o_.min_lr);
     best_ = mode_worse();
     last_epoch_ = 0;
-    base_lrs_ = last_lr_ = lrs();
+    base_lrs_ = last_lr_ = next_lr_ = lrs();
   }
 
   void step(double metric) override {
@@ -81,7 +81,8 @@ class ReduceLROnPlateau : public MetricSchedule {
       cooldown -= 1;
       bad = 0;  // bad epochs in cooldown do not count
     }
-    std::vector<double> lr = lrs();
+    std::vector<double>& lr = next_lr_;
+    read_lrs(lr);
     if (bad > o_.patience) {
       for (std::size_t i = 0; i < size(); ++i) {
         const double new_lr = std::max(lr[i] * o_.factor, min_lrs_[i]);
@@ -117,6 +118,7 @@ class ReduceLROnPlateau : public MetricSchedule {
 
   ReduceLROnPlateauOptions o_;
   std::vector<double> min_lrs_;
+  std::vector<double> next_lr_;  // step()'s lrs, sized at construction
   double best_ = 0;
   std::int64_t num_bad_epochs_ = 0;
   std::int64_t cooldown_counter_ = 0;
@@ -124,9 +126,9 @@ class ReduceLROnPlateau : public MetricSchedule {
 
 namespace detail {
 
-// numpy's quantile(values, q) with its default "linear" method.
-inline double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
+// numpy's quantile(values, q) with its default "linear" method, of values
+// sorted in `v`.
+inline double quantile_of_sorted(const std::vector<double>& v, double q) {
   const double virtual_index = static_cast<double>(v.size() - 1) * q;
   const double lo = std::floor(virtual_index);
   const auto below = static_cast<std::size_t>(lo);
@@ -162,29 +164,43 @@ inline double p_decreasing(const std::vector<double>& h, std::size_t first) {
   return (1 + std::erf(x_scaled / std::sqrt(2.0))) / 2;
 }
 
-// numpy-ml's _steps_without_decrease(robust) with check_all = false.
+// numpy-ml's _steps_without_decrease(robust) with check_all = false. The
+// robust path works in `scratch`, which allocates nothing when its capacity
+// is history.size().
 inline std::size_t steps_without_decrease(const std::vector<double>& history, std::int64_t patience,
-                                          bool robust) {
-  std::vector<double> h;
+                                          bool robust, std::vector<double>& scratch) {
   if (robust) {
-    const double thresh = quantile(history, 0.9);  // drop the top 10%: loss spikes
+    scratch.assign(history.begin(), history.end());
+    std::sort(scratch.begin(), scratch.end());
+    const double thresh = quantile_of_sorted(scratch, 0.9);  // drop the top 10%: loss spikes
+    scratch.clear();
     for (double v : history)
-      if (v <= thresh) h.push_back(v);
-  } else {
-    h = history;
+      if (v <= thresh) scratch.push_back(v);
   }
+  const std::vector<double>& h = robust ? scratch : history;
   const auto n = static_cast<std::int64_t>(h.size());
   const auto first = static_cast<std::size_t>(std::max<std::int64_t>(0, n - patience - 1));
   if (h.size() - first < 3) return 0;  // numpy-ml divides by zero; unreachable with patience >= 3
   return p_decreasing(h, first) < 0.51 ? h.size() - first : 0;
 }
 
+// King's test (loss_still_decreasing below), with `scratch` as above.
+inline bool loss_still_decreasing(const std::vector<double>& history, std::int64_t patience,
+                                  std::vector<double>& scratch) {
+  const auto p = static_cast<std::size_t>(patience);
+  return !(steps_without_decrease(history, patience, false, scratch) > p &&
+           steps_without_decrease(history, patience, true, scratch) > p);
+}
+
+inline void check_loss(const char* who, double loss) {
+  if (!std::isfinite(loss)) fail<std::invalid_argument>(who, ": a loss is ", loss);
+}
+
 inline void check_losses(const char* who, const std::vector<double>& losses, std::size_t least) {
   if (losses.size() < least)
     fail<std::invalid_argument>(who, ": ", losses.size(), " losses; at least ", least,
                                 " are needed");
-  for (double v : losses)
-    if (!std::isfinite(v)) fail<std::invalid_argument>(who, ": a loss is ", v);
+  for (double v : losses) check_loss(who, v);
 }
 
 }  // namespace detail
@@ -209,9 +225,8 @@ inline bool loss_still_decreasing(const std::vector<double>& history, std::int64
   const detail::Check check{"descend::loss_still_decreasing"};
   check.at_least("patience", static_cast<double>(patience), 3);
   detail::check_losses(check.who, history, 1);
-  const auto p = static_cast<std::size_t>(patience);
-  return !(detail::steps_without_decrease(history, patience, false) > p &&
-           detail::steps_without_decrease(history, patience, true) > p);
+  std::vector<double> scratch;
+  return detail::loss_still_decreasing(history, patience, scratch);
 }
 
 // KingScheduler (numpy-ml): each step(loss) appends the loss to a history
@@ -236,23 +251,32 @@ class KingScheduler : public MetricSchedule {
     check_.at_least("patience", static_cast<double>(patience), 3);
     check_.in_range("decay", decay, 0, 1, false);
     max_history_ = static_cast<std::size_t>(std::ceil(1.1 * static_cast<double>(patience + 1)));
+    // A step's history holds max_history + 1 losses before it drops the oldest.
+    loss_history_.reserve(max_history_ + 1);
+    next_history_.reserve(max_history_ + 1);
+    scratch_.reserve(max_history_ + 1);
     last_epoch_ = 0;
-    base_lrs_ = current_lr_ = last_lr_ = lrs();
+    base_lrs_ = current_lr_ = next_lr_ = last_lr_ = lrs();
   }
 
   void step(double loss) override {
-    detail::check_losses(check_.who, {loss}, 1);
-    std::vector<double> history = loss_history_, current = current_lr_;
+    detail::check_loss(check_.who, loss);
+    // The step's history and lrs, built in buffers of the same capacity and
+    // swapped in once the groups took the lrs.
+    std::vector<double>& history = next_history_;
+    std::vector<double>& current = next_lr_;
+    history.assign(loss_history_.begin(), loss_history_.end());
     history.push_back(loss);
+    current = current_lr_;
     if (history.size() >= static_cast<std::size_t>(patience_)) {
       if (history.size() > max_history_)
         history.erase(history.begin(), history.end() - static_cast<std::ptrdiff_t>(max_history_));
-      if (!loss_still_decreasing(history, patience_))
+      if (!detail::loss_still_decreasing(history, patience_, scratch_))
         for (double& lr : current) lr *= decay_;
     }
     apply(current);
-    loss_history_ = std::move(history);
-    current_lr_ = std::move(current);
+    loss_history_.swap(history);
+    current_lr_.swap(current);
     last_epoch_ += 1;
   }
 
@@ -264,6 +288,7 @@ class KingScheduler : public MetricSchedule {
   double decay_;
   std::size_t max_history_ = 0;
   std::vector<double> loss_history_, current_lr_;
+  std::vector<double> next_history_, next_lr_, scratch_;  // step()'s, sized at construction
 };
 
 }  // namespace descend

@@ -35,6 +35,8 @@
 //  * PyTorch 1.13's resuming (last_epoch != -1 in the constructor) and
 //    step(epoch) are not offered; last_epoch(), base_lrs() and last_lr() are
 //    the state a checkpoint needs.
+//  * step() allocates nothing (unless a function given to the schedule
+//    does): the buffers a step writes are sized in the constructor.
 #pragma once
 
 #include <algorithm>
@@ -100,7 +102,8 @@ class ScheduleBase {
   const ScheduleTarget& target() const { return target_; }
 
  protected:
-  ScheduleBase(const ScheduleTarget& target, const char* who) : target_(target), check_{who} {}
+  ScheduleBase(const ScheduleTarget& target, const char* who)
+      : target_(target), check_{who}, last_lr_(size()), old_lr_(size()), old_momentum_(size()) {}
   ScheduleBase(const ScheduleBase&) = default;
   ScheduleBase& operator=(const ScheduleBase&) = default;
 
@@ -109,27 +112,31 @@ class ScheduleBase {
   double lr(std::size_t i) const { return param_groups().lr(index(i)); }
   std::vector<double> lrs() const {
     std::vector<double> out(size());
-    for (std::size_t i = 0; i < size(); ++i) out[i] = lr(i);
+    read_lrs(out);
     return out;
   }
+  // lrs() into `out`, which has size() values: no allocation.
+  void read_lrs(std::vector<double>& out) const {
+    for (std::size_t i = 0; i < size(); ++i) out[i] = lr(i);
+  }
 
-  // Sets the driven groups' lrs (and momenta, when given): all or none.
+  // Sets the driven groups' lrs (and momenta, when given, at most size()):
+  // all or none.
   void apply(const std::vector<double>& lr, const std::vector<double>& momentum = {}) {
     ParamGroups& p = param_groups();
-    const std::vector<double> old_lr = lrs();
-    std::vector<double> old_momentum;
-    for (std::size_t i = 0; i < momentum.size(); ++i) old_momentum.push_back(p.momentum(index(i)));
+    read_lrs(old_lr_);
+    for (std::size_t i = 0; i < momentum.size(); ++i) old_momentum_[i] = p.momentum(index(i));
     std::size_t set_lrs = 0, set_momenta = 0;
     try {
       for (; set_lrs < size(); ++set_lrs) p.set_lr(lr[set_lrs], index(set_lrs));
       for (; set_momenta < momentum.size(); ++set_momenta)
         p.set_momentum(momentum[set_momenta], index(set_momenta));
     } catch (...) {
-      for (std::size_t i = 0; i < set_momenta; ++i) p.set_momentum(old_momentum[i], index(i));
-      for (std::size_t i = 0; i < set_lrs; ++i) p.set_lr(old_lr[i], index(i));
+      for (std::size_t i = 0; i < set_momenta; ++i) p.set_momentum(old_momentum_[i], index(i));
+      for (std::size_t i = 0; i < set_lrs; ++i) p.set_lr(old_lr_[i], index(i));
       throw;
     }
-    last_lr_ = lrs();
+    read_lrs(last_lr_);
   }
 
   // A per-group option resolved to one finite value >= 0 per driven group.
@@ -147,6 +154,9 @@ class ScheduleBase {
   std::int64_t last_epoch_ = -1;
   std::vector<double> base_lrs_;
   std::vector<double> last_lr_;
+
+ private:
+  std::vector<double> old_lr_, old_momentum_;  // apply()'s undo, sized at construction
 };
 
 // A schedule stepped once per update: step() takes no argument.
@@ -168,16 +178,20 @@ class StepSchedule : public LrSchedule {
   void step() override { advance(last_epoch_ + 1, false); }
 
  protected:
-  using LrSchedule::LrSchedule;
+  StepSchedule(const ScheduleTarget& target, const char* who) : LrSchedule(target, who) {
+    rates_.lr.resize(size());
+  }
 
   struct Rates {
     std::vector<double> lr;        // one per driven group
     std::vector<double> momentum;  // empty, or one per driven group
   };
-  // The rates of the step to `epoch`: PyTorch's get_lr() (chainable), or its
-  // closed form when `closed` and the class has one (PyTorch's step(epoch)).
-  // Reads last_epoch_ as the step before; changes nothing.
-  virtual Rates rates(std::int64_t epoch, bool closed) const = 0;
+  // The rates of the step to `epoch` into `out`: PyTorch's get_lr()
+  // (chainable), or its closed form when `closed` and the class has one
+  // (PyTorch's step(epoch)). out.lr has one value per driven group, and so
+  // has out.momentum after set_momenta() (else it is empty). Reads
+  // last_epoch_ as the step before; changes nothing else.
+  virtual void rates(std::int64_t epoch, bool closed, Rates& out) const = 0;
   // State that moves with a step, once the groups accepted its rates.
   virtual void moved(std::int64_t /*epoch*/, bool /*closed*/) {}
 
@@ -197,23 +211,27 @@ class StepSchedule : public LrSchedule {
         param_groups().set_initial_lr(base_lrs_[i], index(i));
   }
 
+  // For a schedule that sets momenta too (in its constructor, before start()).
+  void set_momenta() { rates_.momentum.resize(size()); }
+
   void advance(std::int64_t epoch, bool closed) {
-    const Rates r = rates(epoch, closed);
-    apply(r.lr, r.momentum);
+    rates(epoch, closed, rates_);
+    apply(rates_.lr, rates_.momentum);
     moved(epoch, closed);
     last_epoch_ = epoch;
   }
 
-  // lr_i = f(lr_i) for every driven group.
+  // out.lr_i = f(i, lr_i) for every driven group.
   template <class F>
-  Rates each(F f) const {
-    Rates r{lrs(), {}};
-    for (std::size_t i = 0; i < size(); ++i) r.lr[i] = f(i, r.lr[i]);
-    return r;
+  void each(Rates& out, F f) const {
+    read_lrs(out.lr);
+    for (std::size_t i = 0; i < size(); ++i) out.lr[i] = f(i, out.lr[i]);
   }
 
  private:
   friend class SequentialLR;
+
+  Rates rates_;  // the step's rates, sized at construction
 };
 
 namespace detail {
@@ -234,8 +252,8 @@ class StepLR : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool closed) const override {
-    return each([&](std::size_t i, double lr) {
+  void rates(std::int64_t e, bool closed, Rates& out) const override {
+    each(out, [&](std::size_t i, double lr) {
       if (closed) return base_lrs_[i] * std::pow(gamma_, static_cast<double>(e / step_size_));
       return (e == 0 || e % step_size_ != 0) ? lr : lr * gamma_;
     });
@@ -265,11 +283,11 @@ class MultiStepLR : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool closed) const override {
+  void rates(std::int64_t e, bool closed, Rates& out) const override {
     const auto range = std::equal_range(milestones_.begin(), milestones_.end(), e);
     const auto at_e = static_cast<double>(range.second - range.first);
     const auto up_to_e = static_cast<double>(range.second - milestones_.begin());
-    return each([&](std::size_t i, double lr) {
+    each(out, [&](std::size_t i, double lr) {
       if (closed) return base_lrs_[i] * std::pow(gamma_, up_to_e);
       return at_e == 0 ? lr : lr * std::pow(gamma_, at_e);
     });
@@ -300,8 +318,8 @@ class ConstantLR : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool closed) const override {
-    return each([&](std::size_t i, double lr) {
+  void rates(std::int64_t e, bool closed, Rates& out) const override {
+    each(out, [&](std::size_t i, double lr) {
       if (closed) return base_lrs_[i] * (factor_ + (e >= total_iters_ ? 1.0 : 0.0) * (1 - factor_));
       if (e == 0) return lr * factor_;
       if (e != total_iters_) return lr;
@@ -340,9 +358,9 @@ class LinearLR : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool closed) const override {
+  void rates(std::int64_t e, bool closed, Rates& out) const override {
     const auto total = static_cast<double>(total_iters_);
-    return each([&](std::size_t i, double lr) {
+    each(out, [&](std::size_t i, double lr) {
       if (closed)
         return base_lrs_[i] *
                (start_ + (end_ - start_) * static_cast<double>(std::min(total_iters_, e)) / total);
@@ -369,8 +387,8 @@ class ExponentialLR : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool closed) const override {
-    return each([&](std::size_t i, double lr) {
+  void rates(std::int64_t e, bool closed, Rates& out) const override {
+    each(out, [&](std::size_t i, double lr) {
       if (closed) return base_lrs_[i] * std::pow(gamma_, static_cast<double>(e));
       return e == 0 ? lr : lr * gamma_;
     });
@@ -397,9 +415,9 @@ class PolynomialLR : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool closed) const override {
+  void rates(std::int64_t e, bool closed, Rates& out) const override {
     const auto total = static_cast<double>(total_iters_);
-    return each([&](std::size_t i, double lr) {
+    each(out, [&](std::size_t i, double lr) {
       if (closed)
         return base_lrs_[i] *
                std::pow(1.0 - static_cast<double>(std::min(total_iters_, e)) / total, power_);
@@ -435,10 +453,10 @@ class CosineAnnealingLR : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool closed) const override {
+  void rates(std::int64_t e, bool closed, Rates& out) const override {
     using detail::kPi;
     const auto t = static_cast<double>(t_max_), ed = static_cast<double>(e);
-    return each([&](std::size_t i, double lr) {
+    each(out, [&](std::size_t i, double lr) {
       if (closed) return eta_min_ + (base_lrs_[i] - eta_min_) * (1 + std::cos(kPi * ed / t)) / 2;
       // PyTorch's branch for _step_count == 1 and last_epoch > 0 is reached
       // only when resuming, which descend does not offer.
@@ -481,10 +499,10 @@ class CosineAnnealingWarmRestarts : public StepSchedule {
   std::int64_t T_i() const { return t_i_; }
 
  protected:
-  Rates rates(std::int64_t e, bool closed) const override {
+  void rates(std::int64_t e, bool closed, Rates& out) const override {
     const std::pair<std::int64_t, std::int64_t> at = position(e, closed);  // (T_cur, T_i)
     const auto t_cur = static_cast<double>(at.first), t_i = static_cast<double>(at.second);
-    return each([&](std::size_t i, double) {
+    each(out, [&](std::size_t i, double) {
       return eta_min_ + (base_lrs_[i] - eta_min_) * (1 + std::cos(detail::kPi * t_cur / t_i)) / 2;
     });
   }
@@ -532,9 +550,8 @@ class LambdaLR : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool) const override {
-    return each(
-        [&](std::size_t i, double) { return base_lrs_[i] * f_[f_.size() == 1 ? 0 : i](e); });
+  void rates(std::int64_t e, bool, Rates& out) const override {
+    each(out, [&](std::size_t i, double) { return base_lrs_[i] * f_[f_.size() == 1 ? 0 : i](e); });
   }
 
  private:
@@ -554,9 +571,9 @@ class MultiplicativeLR : public StepSchedule {
   }
 
  protected:
-  Rates rates(std::int64_t e, bool) const override {
-    return each(
-        [&](std::size_t i, double lr) { return e > 0 ? lr * f_[f_.size() == 1 ? 0 : i](e) : lr; });
+  void rates(std::int64_t e, bool, Rates& out) const override {
+    each(out,
+         [&](std::size_t i, double lr) { return e > 0 ? lr * f_[f_.size() == 1 ? 0 : i](e) : lr; });
   }
 
  private:
@@ -652,7 +669,7 @@ class ChainedScheduler : public LrSchedule {
   void step() override {
     for (LrSchedule* s : schedules_) s->step();
     ++last_epoch_;
-    last_lr_ = lrs();
+    read_lrs(last_lr_);
   }
 
  private:
