@@ -17,6 +17,7 @@
 #include "descend/nn.hpp"
 #include "descend/optim/clip.hpp"
 #include "descend/optim/guard.hpp"
+#include "descend/optim/schedules.hpp"
 #include "helpers.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -223,6 +224,257 @@ TEMPLATE_TEST_CASE("a training epoch of the layer set allocates nothing after th
     return descend::nn::accuracy(head.output(), data.labels);
   };
   CHECK(allocations_after_first(epoch) == 0);
+}
+
+namespace {
+
+// A training loop's optimizers: SGD with momentum (what CyclicLR and
+// OneCycleLR cycle) and Adam (beta1), each with two groups, the second a
+// block of a larger matrix, gradient clipping and the non-finite guard.
+template <class Scalar>
+struct Training {
+  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  Matrix a = Matrix::Ones(64, 3), ga = Matrix::Constant(64, 3, 0.1);
+  Matrix b = Matrix::Ones(40, 7), gb = Matrix::Constant(40, 7, 2.0);
+  descend::Sgd<Scalar> sgd{sgd_options(0.1, 0.9)};
+  descend::Adam<Scalar> adam;
+
+  Training() {
+    sgd.add(a, ga);
+    sgd.add(b.block(1, 1, 30, 5), gb.block(2, 0, 30, 5), sgd.add_group(sgd_options(0.05, 0.5)));
+    descend::AdamOptions second;
+    second.lr = 1e-2;
+    second.beta1 = 0.8;
+    adam.add(a, ga);
+    adam.add(b.block(1, 1, 30, 5), gb.block(2, 0, 30, 5), adam.add_group(second));
+    for (descend::Optimizer<Scalar>* opt : {static_cast<descend::Optimizer<Scalar>*>(&sgd),
+                                            static_cast<descend::Optimizer<Scalar>*>(&adam)}) {
+      opt->add_transform(descend::ClipGradNorm{1.0});
+      opt->add_transform(descend::NonFiniteGuard{descend::NonFinitePolicy::skip, 0});
+    }
+  }
+
+  static descend::SgdOptions sgd_options(double lr, double momentum) {
+    descend::SgdOptions o;
+    o.lr = lr;
+    o.momentum = momentum;
+    return o;
+  }
+};
+
+// Allocations of 20 iterations (the optimizer's step(), then the schedule's)
+// after a first.
+template <class Optimizer>
+long per_iteration(Optimizer& opt, descend::LrSchedule& schedule) {
+  return allocations_after_first([&] {
+    opt.step();
+    schedule.step();
+  });
+}
+
+template <class Options>
+struct Case {
+  const char* name;
+  Options options;
+};
+using CyclicLRCase = Case<descend::CyclicLROptions>;
+using OneCycleLRCase = Case<descend::OneCycleLROptions>;
+
+// CyclicLR in every mode and with a scale_fn, over cycles of 5 steps.
+std::vector<CyclicLRCase> cyclic_lr_cases(bool cycle_momentum) {
+  std::vector<CyclicLRCase> cases;
+  for (auto mode : {descend::CyclicMode::triangular, descend::CyclicMode::triangular2,
+                    descend::CyclicMode::exp_range}) {
+    descend::CyclicLROptions o;
+    o.base_lr = {0.01, 0.002};
+    o.max_lr = {0.1, 0.05};
+    o.step_size_up = 3;
+    o.step_size_down = 2;
+    o.mode = mode;
+    o.gamma = 0.9;
+    o.cycle_momentum = cycle_momentum;
+    const char* names[] = {"triangular", "triangular2", "exp_range"};
+    cases.push_back({names[static_cast<int>(mode)], o});
+  }
+  descend::CyclicLROptions o = cases[0].options;
+  o.scale_fn = [](double x) { return 1 / (1 + x); };
+  o.scale_mode = descend::ScaleMode::iterations;
+  cases.push_back({"scale_fn", o});
+  return cases;
+}
+
+// OneCycleLR over 30 steps (the 21 of allocations_after_first cross every
+// phase), in two and three phases.
+std::vector<OneCycleLRCase> one_cycle_lr_cases(bool cycle_momentum) {
+  descend::OneCycleLROptions o;
+  o.max_lr = {0.5, 0.2};
+  o.total_steps = 30;
+  o.cycle_momentum = cycle_momentum;
+  descend::OneCycleLROptions three = o;
+  three.three_phase = true;
+  three.anneal_strategy = descend::AnnealStrategy::linear;
+  return {{"two phases, cos", o}, {"three phases, linear", three}};
+}
+
+// CyclicLR driving SGD, and OneCycleLR driving SGD and Adam (whose beta1 it
+// cycles), in every case above.
+template <class Scalar>
+void check_cyclic_schedules(bool cycle_momentum) {
+  for (const auto& c : cyclic_lr_cases(cycle_momentum)) {
+    Training<Scalar> t;
+    descend::CyclicLR cyclic_lr(t.sgd, c.options);
+    INFO("CyclicLR " << c.name << (cycle_momentum ? ", cycling momentum" : ""));
+    CHECK(per_iteration(t.sgd, cyclic_lr) == 0);
+  }
+  for (const auto& c : one_cycle_lr_cases(cycle_momentum)) {
+    Training<Scalar> t;
+    descend::OneCycleLR one_cycle_sgd(t.sgd, c.options);
+    descend::OneCycleLR one_cycle_adam(t.adam, c.options);
+    INFO("OneCycleLR " << c.name << (cycle_momentum ? ", cycling momentum and beta1" : ""));
+    CHECK(per_iteration(t.sgd, one_cycle_sgd) == 0);
+    CHECK(per_iteration(t.adam, one_cycle_adam) == 0);
+  }
+}
+
+double inverse_time(std::int64_t e) { return 1.0 / (1.0 + 0.1 * static_cast<double>(e)); }
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("every schedule's step() allocates nothing after the first iteration",
+                   "[allocations][schedule]", float, double) {
+  {
+    Training<TestType> t;
+    descend::StepLR step_lr(t.sgd, 3, 0.5);
+    CHECK(per_iteration(t.sgd, step_lr) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::MultiStepLR multi_step_lr(t.sgd, {2, 5, 5, 9}, 0.5);
+    CHECK(per_iteration(t.sgd, multi_step_lr) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::ConstantLR constant_lr(t.sgd, 0.5, 4);
+    CHECK(per_iteration(t.sgd, constant_lr) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::LinearLR linear_lr(t.sgd, 0.25, 1.0, 6);
+    CHECK(per_iteration(t.sgd, linear_lr) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::ExponentialLR exponential_lr(t.sgd, 0.95);
+    CHECK(per_iteration(t.sgd, exponential_lr) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::PolynomialLR polynomial_lr(t.sgd, 10, 2.0);
+    CHECK(per_iteration(t.sgd, polynomial_lr) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::CosineAnnealingLR cosine_annealing_lr(t.adam, 5, 1e-4);  // past T_max
+    CHECK(per_iteration(t.adam, cosine_annealing_lr) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::CosineAnnealingWarmRestarts warm_restarts(t.sgd, 3, 2, 1e-4);
+    CHECK(per_iteration(t.sgd, warm_restarts) == 0);
+  }
+  // CyclicLR and OneCycleLR with the optimizers' lrs; cycling momenta, on
+  // groups with no optimizer behind them (an optimizer's: the next test case).
+  check_cyclic_schedules<TestType>(false);
+  for (const auto& c : cyclic_lr_cases(true)) {
+    descend::LrGroups groups({0.1, 0.05}, {0.9, 0.5});
+    descend::CyclicLR cyclic_lr_momentum(groups, c.options);
+    INFO("CyclicLR " << c.name);
+    CHECK(allocations_after_first([&] { cyclic_lr_momentum.step(); }) == 0);
+  }
+  for (const auto& c : one_cycle_lr_cases(true)) {
+    descend::LrGroups groups({0.1, 0.05}, {0.9, 0.5});
+    descend::OneCycleLR one_cycle_lr_momentum(groups, c.options);
+    INFO("OneCycleLR " << c.name);
+    CHECK(allocations_after_first([&] { one_cycle_lr_momentum.step(); }) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::LambdaLR lambda_lr(t.sgd, inverse_time);
+    CHECK(per_iteration(t.sgd, lambda_lr) == 0);
+    descend::LambdaLR lambda_lr_per_group(
+        t.adam, {inverse_time, [](std::int64_t e) { return e < 5 ? 1.0 : 0.5; }});
+    CHECK(per_iteration(t.adam, lambda_lr_per_group) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::MultiplicativeLR multiplicative_lr(t.sgd, [](std::int64_t) { return 0.95; });
+    CHECK(per_iteration(t.sgd, multiplicative_lr) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::LinearLR warmup(t.sgd, 0.1, 1.0, 4);
+    descend::ExponentialLR decay(t.sgd, 0.9);
+    descend::CosineAnnealingLR cosine(t.sgd, 6);
+    descend::SequentialLR sequential_lr(t.sgd, {warmup, decay, cosine}, {4, 10});
+    CHECK(per_iteration(t.sgd, sequential_lr) == 0);
+    CHECK(sequential_lr.last_epoch() > 10);  // past both milestones
+  }
+  {
+    Training<TestType> t;
+    descend::ConstantLR constant(t.adam, 0.5, 4);
+    descend::ExponentialLR exponential(t.adam, 0.95);
+    descend::ChainedScheduler chained_scheduler({constant, exponential});
+    CHECK(per_iteration(t.adam, chained_scheduler) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::NoamScheduler noam(t.sgd, 64, 1, 5);
+    CHECK(per_iteration(t.sgd, noam) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::CompoundingStepDecay compounding_step_decay(t.sgd, 0.1, 4);
+    CHECK(per_iteration(t.sgd, compounding_step_decay) == 0);
+    descend::StepDecay step_decay(t.adam, 0.1, 4);
+    CHECK(per_iteration(t.adam, step_decay) == 0);
+  }
+  {
+    Training<TestType> t;
+    descend::ReduceLROnPlateauOptions o;
+    o.patience = 1;
+    o.cooldown = 1;
+    o.min_lr = {0.01, 0.0};
+    descend::ReduceLROnPlateau reduce_lr_on_plateau(t.sgd, o);
+    const long allocated = allocations_after_first([&] {
+      t.sgd.step();
+      reduce_lr_on_plateau.step(1.0);  // never better: reduces every third step
+    });
+    CHECK(allocated == 0);
+    CHECK(t.sgd.lr(0) == Approx(0.01));  // reduced to min_lr
+    CHECK(t.sgd.lr(1) < 0.05 * 1e-5);    // reduced 7 times
+  }
+  {
+    Training<TestType> t;
+    descend::KingScheduler king(t.sgd, 3, 0.9);  // history of at most 5 losses
+    double loss = 1;
+    const long allocated = allocations_after_first([&] {
+      t.sgd.step();
+      king.step(loss += 0.01);  // rising: decays once patience losses are in
+    });
+    CHECK(allocated == 0);
+    CHECK(king.loss_history().size() == 5);
+    CHECK(t.sgd.lr(0) < 0.1 * 0.9 * 0.9 * 0.9);
+  }
+}
+
+// Known to fail: a schedule's set_momentum() goes through the optimizer's
+// set_options(), whose validation builds its messages before it knows they
+// are needed (Sgd::check_options: detail::concat for nesterov; Adam's: a
+// std::string from a literal for detail::Check::that), 2 and 1 allocations
+// per group and step.
+TEMPLATE_TEST_CASE("cycling an optimizer's momentum or beta1 allocates nothing after the first",
+                   "[allocations][schedule][!mayfail]", float, double) {
+  check_cyclic_schedules<TestType>(true);
 }
 
 // Out of memory at each allocation in turn: a step() that has to create state
