@@ -135,6 +135,11 @@ struct Check {
   DESCEND_COLD void that(bool ok, const std::string& message) const {
     if (!ok) fail<std::invalid_argument>(who, ": ", message);
   }
+  // No string is built unless the check fails (set_options() runs every check
+  // at each step of a schedule that cycles momentum, and must not allocate).
+  void that(bool ok, const char* message) const {
+    if (!ok) fail<std::invalid_argument>(who, ": ", message);
+  }
 };
 
 }  // namespace detail

@@ -58,9 +58,10 @@ class Sgd : public GroupedOptimizer<Scalar, SgdOptions> {
     check.in_range("momentum", options.momentum, 0, 1, true);
     check.in_range("dampening", options.dampening, 0, 1, false);
     check.template representable<Scalar>("weight_decay", options.weight_decay);
-    check.that(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
-               detail::concat("nesterov needs momentum > 0 and dampening = 0 (momentum = ",
-                              options.momentum, ", dampening = ", options.dampening, ")"));
+    if (options.nesterov && !(options.momentum > 0 && options.dampening == 0))
+      detail::fail<std::invalid_argument>(
+          this->who_, ": nesterov needs momentum > 0 and dampening = 0 (momentum = ",
+          options.momentum, ", dampening = ", options.dampening, ")");
   }
   DESCEND_COLD std::vector<std::string> names_of(const SgdOptions& options) const override {
     if (options.momentum == 0) return {};
