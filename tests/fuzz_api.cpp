@@ -12,7 +12,11 @@
 // reset, set_lr, state lookups, moving the optimizer) mixed with what a
 // program does to its objects between calls (resize a registered Matrix with
 // or without its gradient, std::swap, move- and copy-assignment, new values,
-// NaN and Inf included).
+// NaN and Inf included). Parameter groups (add_group, add() to a random or
+// missing group, set_options, set_momentum, set_lr of one group or all,
+// group_of), maximize, and gradient transforms (ClipGradNorm, ClipGradValue,
+// ClipNormPerParameter, NonFiniteGuard, each with valid and invalid options;
+// clear_transforms) are in the mix.
 //
 // It only does what a correct program may do: every object it registers, and
 // every object a registered Map or Block views, lives in a fixed-size pool
@@ -23,7 +27,10 @@
 //
 // The property checked for every call: it returns, or throws an exception
 // that is a std::invalid_argument (descend::ShapeError is one); any other
-// exception fails the run. A call that throws leaves everything bit-identical
+// exception fails the run, except std::out_of_range for a group that does
+// not exist and descend::NonFiniteError from step() with a guard or
+// error_if_nonfinite installed. A skipped step() changes nothing either (a
+// ClipGradValue may only clamp the registered gradients). A call that throws leaves everything bit-identical
 // (compared with memcmp, so NaN compares equal to itself): every pool's
 // coefficients, num_states(), num_registered(), lr(), current_lr(), and for
 // every object and view the fuzzer knows, has_state(), step_count() and the
@@ -66,6 +73,8 @@
 #include "descend/optim/adadelta.hpp"
 #include "descend/optim/adagrad.hpp"
 #include "descend/optim/adam.hpp"
+#include "descend/optim/clip.hpp"
+#include "descend/optim/guard.hpp"
 #include "descend/optim/rmsprop.hpp"
 #include "descend/optim/sgd.hpp"
 
@@ -110,11 +119,19 @@ enum Oracle {
   kOracleForget,         // forget() returns whether there was state, and drops it
   kOracleReset,          // reset() drops all state
   kOracleLr,             // set_lr() accepts exactly finite values >= 0 representable in Scalar
+  kOracleGroups,         // add_group() accepts exactly valid options; add() to a missing group: out_of_range; group_of()
+  kOracleSetOptions,     // set_options()/set_momentum() throw exactly when the options are invalid or change a stateful group's buffers
+  kOracleTransform,      // add_transform() accepts exactly valid options; clear_transforms() empties
+  kOracleGuard,          // a skip or NonFiniteError only with a non-finite gradient and a guard (or error_if_nonfinite); a first guard stops it
+  kOracleGradWrite,      // step() writes registered gradients only as a ClipGradValue clamps them
+  kOracleReport,         // step()'s report: applied, skipped and updated agree with each other and the registrations
+  kOracleGuardCount,     // a skipped step() reports skipped_in_a_row and skipped_total >= 1
   kNumOracles
 };
 const char* const kOracleNames[kNumOracles] = {
     "options", "shape", "empty", "alias", "registered", "add", "add-moved", "step-overlap",
-    "step-count", "zero-grad", "forget", "reset", "lr"};
+    "step-count", "zero-grad", "forget", "reset", "lr", "groups", "set-options", "transform",
+    "guard", "grad-write", "report", "guard-count"};
 bool g_oracle_on[kNumOracles];
 bool g_trace = false;  // --trace: every call and its outcome on stderr
 
@@ -482,16 +499,255 @@ double epsilon(Rng& r) {
   return r.chance(0.8) ? r.pick(usual) : r.pick(edge);
 }
 
+// Each optimizer's options: random values (valid or not), the model's own
+// validity rules (as each header documents them), a description, the fields
+// (for bitwise comparison) and which state buffers they give a parameter.
+const double kMomenta[] = {0, 0, 0.9, 0.5};
+const double kAlphas[] = {0.99, 0.9, 0};
+const double kRmsMomenta[] = {0, 0, 0.9};
+const double kRhos[] = {0.9, 0.95, 0.5};
+const double kBeta1s[] = {0.9, 0.8, 0};
+const double kBeta2s[] = {0.999, 0.99, 0.5};
+
+descend::EpsPlacement placement(Rng& r) {
+  return r.chance(0.5) ? descend::EpsPlacement::inside_sqrt : descend::EpsPlacement::outside_sqrt;
+}
+descend::MomentumStyle style(Rng& r) {
+  return r.chance(0.5) ? descend::MomentumStyle::lr_inside : descend::MomentumStyle::lr_outside;
+}
+
+void randomize(Rng& r, descend::SgdOptions& o) {
+  o.lr = rate(r);
+  o.momentum = unit(r, kMomenta, 4);
+  o.dampening = r.chance(0.7) ? 0 : unit(r, kMomenta, 4);
+  o.nesterov = r.chance(0.3);
+  o.weight_decay = small_rate(r);
+  o.decay = small_rate(r);
+  o.momentum_style = style(r);
+  o.maximize = r.chance(0.3);
+}
+void randomize(Rng& r, descend::AdagradOptions& o) {
+  o.lr = rate(r);
+  o.lr_decay = small_rate(r);
+  o.weight_decay = small_rate(r);
+  o.initial_accumulator_value = small_rate(r);
+  o.eps = epsilon(r);
+  o.decay = small_rate(r);
+  o.eps_placement = placement(r);
+  o.maximize = r.chance(0.3);
+}
+void randomize(Rng& r, descend::RmspropOptions& o) {
+  o.lr = rate(r);
+  o.alpha = unit(r, kAlphas, 3);
+  o.eps = epsilon(r);
+  o.weight_decay = small_rate(r);
+  o.momentum = unit(r, kRmsMomenta, 3);
+  o.centered = r.chance(0.4);
+  o.decay = small_rate(r);
+  o.eps_placement = placement(r);
+  o.momentum_style = style(r);
+  o.maximize = r.chance(0.3);
+}
+void randomize(Rng& r, descend::AdadeltaOptions& o) {
+  o.lr = rate(r);
+  o.rho = unit(r, kRhos, 3);
+  o.eps = epsilon(r);
+  o.weight_decay = small_rate(r);
+  o.decay = small_rate(r);
+  o.eps_placement = placement(r);
+  o.maximize = r.chance(0.3);
+}
+template <class O>  // AdamOptions, AdamWOptions
+void randomize_adam(Rng& r, O& o) {
+  o.lr = rate(r);
+  o.beta1 = unit(r, kBeta1s, 3);
+  o.beta2 = unit(r, kBeta2s, 3);
+  o.eps = epsilon(r);
+  o.weight_decay = small_rate(r);
+  o.decay = small_rate(r);
+  o.amsgrad = r.chance(0.4);
+  o.eps_placement = r.chance(0.3) ? descend::EpsPlacement::inside_sqrt : descend::EpsPlacement::outside_sqrt;
+  o.maximize = r.chance(0.3);
+}
+void randomize(Rng& r, descend::AdamOptions& o) {
+  randomize_adam(r, o);
+  o.decoupled_weight_decay = r.chance(0.3);
+}
+void randomize(Rng& r, descend::AdamWOptions& o) { randomize_adam(r, o); }
+
+template <class S>
+bool valid_options(const descend::SgdOptions& o) {
+  Validity v;
+  v.representable<S>(o.lr);
+  v.unit(o.momentum, true);
+  v.unit(o.dampening, false);
+  v.representable<S>(o.weight_decay);
+  v.finite_non_negative(o.decay);
+  if (o.nesterov) v.ok = v.ok && o.momentum > 0 && o.dampening == 0;
+  return v.ok;
+}
+template <class S>
+bool valid_options(const descend::AdagradOptions& o) {
+  Validity v;
+  v.representable<S>(o.lr);
+  v.finite_non_negative(o.lr_decay);
+  v.representable<S>(o.weight_decay);
+  v.representable<S>(o.initial_accumulator_value);
+  v.positive_representable<S>(o.eps);
+  v.finite_non_negative(o.decay);
+  return v.ok;
+}
+template <class S>
+bool valid_options(const descend::RmspropOptions& o) {
+  Validity v;
+  v.representable<S>(o.lr);
+  v.unit(o.alpha, false);
+  v.positive_representable<S>(o.eps);
+  v.representable<S>(o.weight_decay);
+  v.unit(o.momentum, true);
+  v.finite_non_negative(o.decay);
+  return v.ok;
+}
+template <class S>
+bool valid_options(const descend::AdadeltaOptions& o) {
+  Validity v;
+  v.representable<S>(o.lr);
+  v.unit(o.rho, false);
+  v.positive_representable<S>(o.eps);
+  v.representable<S>(o.weight_decay);
+  v.finite_non_negative(o.decay);
+  return v.ok;
+}
+template <class S, class O>
+bool valid_adam(const O& o) {
+  Validity v;
+  v.representable<S>(o.lr);
+  v.unit(o.beta1, true);
+  v.unit(o.beta2, true);
+  v.positive_representable<S>(o.eps);
+  v.representable<S>(o.weight_decay);
+  v.finite_non_negative(o.decay);
+  return v.ok;
+}
+template <class S>
+bool valid_options(const descend::AdamOptions& o) { return valid_adam<S>(o); }
+template <class S>
+bool valid_options(const descend::AdamWOptions& o) { return valid_adam<S>(o); }
+
+std::string g17(double x) { return fmt("%.17g", x); }
+std::string describe_options(const descend::SgdOptions& o) {
+  return fmt("{lr %s, momentum %s, dampening %s, nesterov %d, weight_decay %s, decay %s, lr_inside %d, maximize %d}",
+             g17(o.lr).c_str(), g17(o.momentum).c_str(), g17(o.dampening).c_str(), o.nesterov,
+             g17(o.weight_decay).c_str(), g17(o.decay).c_str(),
+             o.momentum_style == descend::MomentumStyle::lr_inside, o.maximize);
+}
+std::string describe_options(const descend::AdagradOptions& o) {
+  return fmt("{lr %s, lr_decay %s, weight_decay %s, initial_accumulator_value %s, eps %s, decay %s, eps_inside %d, maximize %d}",
+             g17(o.lr).c_str(), g17(o.lr_decay).c_str(), g17(o.weight_decay).c_str(),
+             g17(o.initial_accumulator_value).c_str(), g17(o.eps).c_str(), g17(o.decay).c_str(),
+             o.eps_placement == descend::EpsPlacement::inside_sqrt, o.maximize);
+}
+std::string describe_options(const descend::RmspropOptions& o) {
+  return fmt("{lr %s, alpha %s, eps %s, weight_decay %s, momentum %s, centered %d, decay %s, maximize %d}",
+             g17(o.lr).c_str(), g17(o.alpha).c_str(), g17(o.eps).c_str(), g17(o.weight_decay).c_str(),
+             g17(o.momentum).c_str(), o.centered, g17(o.decay).c_str(), o.maximize);
+}
+std::string describe_options(const descend::AdadeltaOptions& o) {
+  return fmt("{lr %s, rho %s, eps %s, weight_decay %s, decay %s, maximize %d}", g17(o.lr).c_str(),
+             g17(o.rho).c_str(), g17(o.eps).c_str(), g17(o.weight_decay).c_str(), g17(o.decay).c_str(),
+             o.maximize);
+}
+template <class O>
+std::string describe_adam(const O& o, bool decoupled) {
+  return fmt("{lr %s, beta1 %s, beta2 %s, eps %s, weight_decay %s, amsgrad %d, decay %s, eps_inside %d%s, maximize %d}",
+             g17(o.lr).c_str(), g17(o.beta1).c_str(), g17(o.beta2).c_str(), g17(o.eps).c_str(),
+             g17(o.weight_decay).c_str(), o.amsgrad, g17(o.decay).c_str(),
+             o.eps_placement == descend::EpsPlacement::inside_sqrt, decoupled ? ", decoupled" : "", o.maximize);
+}
+std::string describe_options(const descend::AdamOptions& o) { return describe_adam(o, o.decoupled_weight_decay); }
+std::string describe_options(const descend::AdamWOptions& o) { return describe_adam(o, false); }
+
+// Every field as a double, for a bitwise comparison. AdamW's groups hold
+// AdamOptions with decoupled weight decay: AdamWOptions give the same list.
+double flag(bool b) { return b ? 1 : 0; }
+double enum_value(descend::EpsPlacement p) { return static_cast<double>(static_cast<int>(p)); }
+double enum_value(descend::MomentumStyle s) { return static_cast<double>(static_cast<int>(s)); }
+std::vector<double> fields(const descend::SgdOptions& o) {
+  return {o.lr, o.momentum, o.dampening, flag(o.nesterov), o.weight_decay, o.decay,
+          enum_value(o.momentum_style), flag(o.maximize)};
+}
+std::vector<double> fields(const descend::AdagradOptions& o) {
+  return {o.lr, o.lr_decay, o.weight_decay, o.initial_accumulator_value, o.eps, o.decay,
+          enum_value(o.eps_placement), flag(o.maximize)};
+}
+std::vector<double> fields(const descend::RmspropOptions& o) {
+  return {o.lr, o.alpha, o.eps, o.weight_decay, o.momentum, flag(o.centered), o.decay,
+          enum_value(o.eps_placement), enum_value(o.momentum_style), flag(o.maximize)};
+}
+std::vector<double> fields(const descend::AdadeltaOptions& o) {
+  return {o.lr, o.rho, o.eps, o.weight_decay, o.decay, enum_value(o.eps_placement), flag(o.maximize)};
+}
+std::vector<double> fields(const descend::AdamOptions& o) {
+  return {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, flag(o.amsgrad), flag(o.decoupled_weight_decay),
+          o.decay, enum_value(o.eps_placement), flag(o.maximize)};
+}
+std::vector<double> fields(const descend::AdamWOptions& o) {
+  return {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, flag(o.amsgrad), 1.0,
+          o.decay, enum_value(o.eps_placement), flag(o.maximize)};
+}
+
+// Which state buffers a parameter gets (the headers' names_of, as a code).
+int buffers_of(const descend::SgdOptions& o) { return o.momentum == 0 ? 0 : 1; }
+int buffers_of(const descend::AdagradOptions&) { return 0; }
+int buffers_of(const descend::RmspropOptions& o) { return (o.centered ? 1 : 0) + (o.momentum > 0 ? 2 : 0); }
+int buffers_of(const descend::AdadeltaOptions&) { return 0; }
+int buffers_of(const descend::AdamOptions& o) { return o.amsgrad ? 1 : 0; }
+int buffers_of(const descend::AdamWOptions& o) { return o.amsgrad ? 1 : 0; }
+
+// The options a set_options() of Options starts from: a group's as options() returns them.
+template <class O>
+void assign(O& to, const O& from) { to = from; }
+void assign(descend::AdamWOptions& to, const descend::AdamOptions& from) {
+  to.lr = from.lr; to.beta1 = from.beta1; to.beta2 = from.beta2; to.eps = from.eps;
+  to.weight_decay = from.weight_decay; to.amsgrad = from.amsgrad; to.decay = from.decay;
+  to.eps_placement = from.eps_placement; to.maximize = from.maximize;
+}
+
+// The option that momentum()/set_momentum() reads and writes; nullptr without one.
+double* momentum_of(descend::SgdOptions& o) { return &o.momentum; }
+double* momentum_of(descend::AdagradOptions&) { return nullptr; }
+double* momentum_of(descend::RmspropOptions& o) { return &o.momentum; }
+double* momentum_of(descend::AdadeltaOptions&) { return nullptr; }
+double* momentum_of(descend::AdamOptions& o) { return &o.beta1; }
+double* momentum_of(descend::AdamWOptions& o) { return &o.beta1; }
+
+// The option that decides the buffers, flipped (or nothing, where none does).
+void flip_buffers(Rng& r, descend::SgdOptions& o) {
+  o.momentum = o.momentum == 0 ? (r.chance(0.5) ? 0.9 : 0.5) : 0;
+  if (o.momentum == 0) o.nesterov = false;
+}
+void flip_buffers(Rng& r, descend::RmspropOptions& o) {
+  if (r.chance(0.5)) o.centered = !o.centered;
+  else o.momentum = o.momentum > 0 ? 0 : 0.9;
+}
+template <class O>
+void flip_buffers(Rng&, O& o) {
+  if constexpr (std::is_same<O, descend::AdamOptions>::value || std::is_same<O, descend::AdamWOptions>::value)
+    o.amsgrad = !o.amsgrad;
+}
+
 // ---------------------------------------------------------------------------
 // The fuzzer for one Scalar type
 
 enum Op {
   kOpConstruct, kOpUpdate, kOpAdd, kOpStep, kOpZeroGrad, kOpForget, kOpReset, kOpSetLr,
-  kOpLookup, kOpMove, kOpRemove, kNumCheckedOps,
+  kOpLookup, kOpMove, kOpRemove, kOpAddGroup, kOpSetOptions, kOpAddTransform, kOpClearTransforms,
+  kNumCheckedOps,
   kOpResize = kNumCheckedOps, kOpSwap, kOpMoveAssign, kOpCopyAssign, kOpFill, kOpRepair, kNumOps
 };
 const char* const kOpNames[kNumOps] = {"construct", "update", "add", "step", "zero_grad", "forget",
-                                       "reset", "set_lr", "lookup", "move optimizer", "remove", "resize",
+                                       "reset", "set_lr", "lookup", "move optimizer", "remove", "add_group",
+                                       "set_options", "add_transform", "clear_transforms", "resize",
                                        "swap", "move-assign", "copy-assign", "fill", "repair"};
 
 struct Stats {
@@ -516,6 +772,12 @@ struct Stats {
         {"as float", "option zero or infinite as float"},
         {"as double", "option zero or infinite as double"},
         {"nesterov", "nesterov without momentum"},
+        {"does not exist", "a group that does not exist"},
+        {"has state with buffers", "options that change a stateful group's buffers"},
+        {"NonFiniteGuard", "non-finite gradient (guard)"},
+        {"error_if_nonfinite", "non-finite norm (error_if_nonfinite)"},
+        {"no momentum", "set_momentum() of a rule without one"},
+        {"is not a NonFinitePolicy", "option out of range"},
         {"must be", "option out of range"},
     };
     const char* label = "other";
@@ -561,6 +823,7 @@ class Fuzzer {
   void start() {
     opt_.reset();
     regs_.clear();
+    transforms_.clear();
     moved_since_step_ = false;
     known_.clear();
     pinned_.clear();
@@ -592,7 +855,8 @@ class Fuzzer {
     current_ = "nothing (a mutation that did not apply)";
     static const int weights[kNumOps] = {
         /*construct*/ 0, /*update*/ 24, /*add*/ 9, /*step*/ 14, /*zero_grad*/ 3, /*forget*/ 5,
-        /*reset*/ 1, /*set_lr*/ 3, /*lookup*/ 6, /*move*/ 1, /*remove*/ 2, /*resize*/ 6, /*swap*/ 5,
+        /*reset*/ 1, /*set_lr*/ 3, /*lookup*/ 6, /*move*/ 1, /*remove*/ 2, /*add_group*/ 1,
+        /*set_options*/ 4, /*add_transform*/ 3, /*clear_transforms*/ 1, /*resize*/ 6, /*swap*/ 5,
         /*move-assign*/ 4, /*copy-assign*/ 2, /*fill*/ 5, /*repair*/ 4};
     int total = 0;
     for (int w : weights) total += w;
@@ -610,6 +874,10 @@ class Fuzzer {
       case kOpLookup: op_lookup(); break;
       case kOpMove: op_move(); break;
       case kOpRemove: op_remove(); break;
+      case kOpAddGroup: op_add_group(); break;
+      case kOpSetOptions: op_set_options(); break;
+      case kOpAddTransform: op_add_transform(); break;
+      case kOpClearTransforms: op_clear_transforms(); break;
       case kOpResize: op_resize(); break;
       case kOpSwap: op_swap(); break;
       case kOpMoveAssign: op_move_assign(); break;
@@ -624,8 +892,18 @@ class Fuzzer {
   struct Reg {
     Desc<S> param, grad;
     Lay<S> seen_param, seen_grad;  // where they were when descend last read them (add, step)
+    std::size_t group = 0;
   };
-  enum Outcome { kOk, kThrewShape, kThrewInvalid };
+  // A gradient transform as added (the model of add_transform()).
+  enum TransformKind { kClipNorm, kClipValue, kClipPerParameter, kGuard };
+  struct Transform {
+    TransformKind kind;
+    bool error_if_nonfinite = false;  // kClipNorm
+    bool skip = false;                // kGuard: NonFinitePolicy::skip
+  };
+  enum Outcome { kOk, kThrewShape, kThrewInvalid, kThrewOutOfRange, kThrewNonFinite };
+  // Exceptions besides std::invalid_argument that a call may throw (its documentation says when).
+  enum Allow : unsigned { kAllowNone = 0, kAllowOutOfRange = 1, kAllowNonFinite = 2 };
   static constexpr std::size_t kMaxKnown = 32;
   static constexpr std::size_t kMaxRegistrations = 10;
 
@@ -974,7 +1252,7 @@ class Fuzzer {
 
   // One call through d, as the Eigen object it is: every lookup (and
   // forget) goes through here, so that each kind instantiates them once.
-  enum Look { kLookHas, kLookCount, kLookState, kLookForget, kLookNames };
+  enum Look { kLookHas, kLookCount, kLookState, kLookForget, kLookNames, kLookGroup };
   std::int64_t look_raw(const Desc<S>& d, Look what, const std::string& name = std::string(),
                         const S** data = nullptr, Index* size = nullptr) {
     std::int64_t result = 0;
@@ -991,6 +1269,7 @@ class Fuzzer {
         }
         case kLookForget: result = opt_->forget(x); break;
         case kLookNames: result = static_cast<std::int64_t>(opt_->buffer_names().size()); break;
+        case kLookGroup: result = static_cast<std::int64_t>(opt_->group_of(x)); break;
       }
     });
     return result;
@@ -1013,7 +1292,10 @@ class Fuzzer {
     return d;
   }
 
-  void snapshot_state(Snapshot& s, const Desc<S>& d, const std::vector<std::string>& names) {
+  // names: every group's buffer names; common: those every group has (a
+  // parameter's state has its group's buffers).
+  void snapshot_state(Snapshot& s, const Desc<S>& d, const std::vector<std::string>& names,
+                      const std::vector<std::string>& common) {
     const std::int64_t has = look(d, kLookHas);
     s.meta.push_back(has);
     if (has < 0) return;
@@ -1027,7 +1309,7 @@ class Fuzzer {
       const S* data = nullptr;
       Index size = 0;
       const std::int64_t n = look(d, kLookState, name, &data, &size);
-      if (n == kLookupInvalid)
+      if (n == kLookupInvalid && std::find(common.begin(), common.end(), name) != common.end())
         fail(fmt("state('%s') threw (not ShapeError) although has_state() is true", name.c_str()));
       s.meta.push_back(n);
       if (n >= 0) put(s, data, sizeof(S) * static_cast<std::size_t>(size));
@@ -1062,17 +1344,36 @@ class Fuzzer {
     const double lrs[2] = {opt_->lr(), opt_->current_lr()};
     put(s, lrs, sizeof lrs);
     mark(s, labelled, "num_states(), num_registered(), lr() or current_lr()");
-    const std::vector<std::string> names = opt_->buffer_names();
+    s.meta.push_back(static_cast<std::int64_t>(opt_->num_groups()));
+    s.meta.push_back(static_cast<std::int64_t>(opt_->num_transforms()));
+    typed([&](auto& o, auto) {
+      for (std::size_t g = 0; g < o.num_groups(); ++g) {
+        const std::vector<double> f = fields(o.options(g));
+        put(s, f.data(), sizeof(double) * f.size());
+        const double lr = o.lr(g);
+        put(s, &lr, sizeof lr);
+      }
+    });
+    mark(s, labelled, "num_groups(), num_transforms(), or a group's options or lr()");
+    std::vector<std::string> names, common = opt_->buffer_names(0);
+    for (std::size_t g = 0; g < opt_->num_groups(); ++g) {
+      const std::vector<std::string> n = opt_->buffer_names(g);
+      for (const std::string& name : n)
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      common.erase(std::remove_if(common.begin(), common.end(),
+                                  [&](const std::string& c) { return std::find(n.begin(), n.end(), c) == n.end(); }),
+                   common.end());
+    }
     for (int k = kMat; k <= kFixArr25; ++k)
       for (int i = 0; i < kPoolSize[k]; ++i) {
         Desc<S> d;
         d.kind = static_cast<Kind>(k);
         d.id = i;
-        snapshot_state(s, d, names);
+        snapshot_state(s, d, names, common);
         mark(s, labelled, "has_state/step_count/state of " + (labelled ? describe(P, d) : std::string()));
       }
     for (const Desc<S>& d : known_) {
-      snapshot_state(s, d, names);
+      snapshot_state(s, d, names, common);
       mark(s, labelled, "has_state/step_count/state of " + (labelled ? describe(P, d) : std::string()));
     }
   }
@@ -1115,7 +1416,7 @@ class Fuzzer {
   // Runs f and classifies how it ended; anything thrown but a
   // std::invalid_argument (or the fuzzer's own Failure) is a finding.
   template <class F>
-  Outcome outcome_of(F&& f, std::string& message) {
+  Outcome outcome_of(F&& f, std::string& message, unsigned allow = kAllowNone) {
     try {
       f();
       return kOk;
@@ -1125,6 +1426,16 @@ class Fuzzer {
     } catch (const std::invalid_argument& e) {
       message = e.what();
       return kThrewInvalid;
+    } catch (const std::out_of_range& e) {
+      if ((allow & kAllowOutOfRange) == 0)
+        fail(fmt("threw std::out_of_range, which is not a std::invalid_argument: %s", e.what()));
+      message = e.what();
+      return kThrewOutOfRange;
+    } catch (const descend::NonFiniteError& e) {
+      if ((allow & kAllowNonFinite) == 0)
+        fail(fmt("threw descend::NonFiniteError with no guard or error_if_nonfinite installed: %s", e.what()));
+      message = e.what();
+      return kThrewNonFinite;
     } catch (const std::exception& e) {
       fail(fmt("threw %s, which is not a std::invalid_argument: %s", typeid(e).name(), e.what()));
     } catch (const Failure&) {
@@ -1137,10 +1448,10 @@ class Fuzzer {
   // Runs one library call: it returns or throws std::invalid_argument, and a
   // throw (or, with `must_not_change`, anything) leaves every byte as it was.
   template <class F>
-  Outcome call(Op op, F&& f, bool must_not_change = false) {
+  Outcome call(Op op, F&& f, bool must_not_change = false, unsigned allow = kAllowNone) {
     take(before_);
     std::string message;
-    const Outcome out = outcome_of(f, message);
+    const Outcome out = outcome_of(f, message, allow);
     ++stats_.checked;
     ++stats_.ops[op];
     last_message_ = message;
@@ -1149,6 +1460,7 @@ class Fuzzer {
       ++stats_.throws[op];
       if (out == kThrewShape) ++stats_.shape_throws[op];
       stats_.reason(message);
+      settle_grads();
       expect_unchanged(("after it threw \"" + message + "\"").c_str());
     } else if (must_not_change) {
       expect_unchanged("after it returned");
@@ -1196,102 +1508,38 @@ class Fuzzer {
   }
 
   void construct(bool plain) {
-    const int which = static_cast<int>(rng_.below(6));
+    switch (rng_.below(6)) {
+      case 0: return construct_as<descend::Sgd<S>, descend::SgdOptions>(plain, 0);
+      case 1: return construct_as<descend::Adagrad<S>, descend::AdagradOptions>(plain, 1);
+      case 2: return construct_as<descend::Rmsprop<S>, descend::RmspropOptions>(plain, 2);
+      case 3: return construct_as<descend::Adadelta<S>, descend::AdadeltaOptions>(plain, 3);
+      case 4: return construct_as<descend::Adam<S>, descend::AdamOptions>(plain, 4);
+      default: return construct_as<descend::AdamW<S>, descend::AdamWOptions>(plain, 5);
+    }
+  }
+
+  template <class O, class Options>
+  void construct_as(bool plain, int which) {
+    Options o;
+    if (!plain) randomize(rng_, o);
     const char* scalar = std::is_same<S, float>::value ? "float" : "double";
-    Validity v;
-    const auto g = [](double x) { return fmt("%.17g", x); };
-    if (which == 0) {
-      descend::SgdOptions o;
-      if (!plain) {
-        static const double momenta[] = {0, 0, 0.9, 0.5};
-        o.lr = v.representable<S>(rate(rng_));
-        o.momentum = v.unit(unit(rng_, momenta, 4), true);
-        o.dampening = v.unit(rng_.chance(0.7) ? 0 : unit(rng_, momenta, 4), false);
-        o.nesterov = rng_.chance(0.3);
-        o.weight_decay = v.representable<S>(small_rate(rng_));
-        o.decay = v.finite_non_negative(small_rate(rng_));
-        o.momentum_style = rng_.chance(0.5) ? descend::MomentumStyle::lr_inside : descend::MomentumStyle::lr_outside;
-        if (o.nesterov) v.ok = v.ok && o.momentum > 0 && o.dampening == 0;
-      }
-      build<descend::Sgd<S>>(o, v.ok, fmt("Sgd<%s>{lr %s, momentum %s, dampening %s, nesterov %d, weight_decay %s, decay %s, lr_inside %d}",
-          scalar, g(o.lr).c_str(), g(o.momentum).c_str(), g(o.dampening).c_str(), o.nesterov, g(o.weight_decay).c_str(),
-          g(o.decay).c_str(), o.momentum_style == descend::MomentumStyle::lr_inside), which);
-    } else if (which == 1) {
-      descend::AdagradOptions o;
-      if (!plain) {
-        o.lr = v.representable<S>(rate(rng_));
-        o.lr_decay = v.finite_non_negative(small_rate(rng_));
-        o.weight_decay = v.representable<S>(small_rate(rng_));
-        o.initial_accumulator_value = v.representable<S>(small_rate(rng_));
-        o.eps = v.positive_representable<S>(epsilon(rng_));
-        o.decay = v.finite_non_negative(small_rate(rng_));
-        o.eps_placement = rng_.chance(0.5) ? descend::EpsPlacement::inside_sqrt : descend::EpsPlacement::outside_sqrt;
-      }
-      build<descend::Adagrad<S>>(o, v.ok, fmt("Adagrad<%s>{lr %s, lr_decay %s, weight_decay %s, initial_accumulator_value %s, eps %s, decay %s, eps_inside %d}",
-          scalar, g(o.lr).c_str(), g(o.lr_decay).c_str(), g(o.weight_decay).c_str(), g(o.initial_accumulator_value).c_str(),
-          g(o.eps).c_str(), g(o.decay).c_str(), o.eps_placement == descend::EpsPlacement::inside_sqrt), which);
-    } else if (which == 2) {
-      descend::RmspropOptions o;
-      if (!plain) {
-        static const double alphas[] = {0.99, 0.9, 0};
-        static const double momenta[] = {0, 0, 0.9};
-        o.lr = v.representable<S>(rate(rng_));
-        o.alpha = v.unit(unit(rng_, alphas, 3), false);
-        o.eps = v.positive_representable<S>(epsilon(rng_));
-        o.weight_decay = v.representable<S>(small_rate(rng_));
-        o.momentum = v.unit(unit(rng_, momenta, 3), true);
-        o.centered = rng_.chance(0.4);
-        o.decay = v.finite_non_negative(small_rate(rng_));
-        o.eps_placement = rng_.chance(0.5) ? descend::EpsPlacement::inside_sqrt : descend::EpsPlacement::outside_sqrt;
-        o.momentum_style = rng_.chance(0.5) ? descend::MomentumStyle::lr_inside : descend::MomentumStyle::lr_outside;
-      }
-      build<descend::Rmsprop<S>>(o, v.ok, fmt("Rmsprop<%s>{lr %s, alpha %s, eps %s, weight_decay %s, momentum %s, centered %d, decay %s}",
-          scalar, g(o.lr).c_str(), g(o.alpha).c_str(), g(o.eps).c_str(), g(o.weight_decay).c_str(), g(o.momentum).c_str(),
-          o.centered, g(o.decay).c_str()), which);
-    } else if (which == 3) {
-      descend::AdadeltaOptions o;
-      if (!plain) {
-        static const double rhos[] = {0.9, 0.95, 0.5};
-        o.lr = v.representable<S>(rate(rng_));
-        o.rho = v.unit(unit(rng_, rhos, 3), false);
-        o.eps = v.positive_representable<S>(epsilon(rng_));
-        o.weight_decay = v.representable<S>(small_rate(rng_));
-        o.decay = v.finite_non_negative(small_rate(rng_));
-        o.eps_placement = rng_.chance(0.5) ? descend::EpsPlacement::inside_sqrt : descend::EpsPlacement::outside_sqrt;
-      }
-      build<descend::Adadelta<S>>(o, v.ok, fmt("Adadelta<%s>{lr %s, rho %s, eps %s, weight_decay %s, decay %s}",
-          scalar, g(o.lr).c_str(), g(o.rho).c_str(), g(o.eps).c_str(), g(o.weight_decay).c_str(), g(o.decay).c_str()), which);
-    } else {
-      static const double beta1s[] = {0.9, 0.8, 0};
-      static const double beta2s[] = {0.999, 0.99, 0.5};
-      double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, wd = which == 4 ? 0 : 1e-2, decay = 0;
-      bool amsgrad = false, inside = false, decoupled = false;
-      if (!plain) {
-        lr = v.representable<S>(rate(rng_));
-        beta1 = v.unit(unit(rng_, beta1s, 3), true);
-        beta2 = v.unit(unit(rng_, beta2s, 3), true);
-        eps = v.positive_representable<S>(epsilon(rng_));
-        wd = v.representable<S>(small_rate(rng_));
-        decay = v.finite_non_negative(small_rate(rng_));
-        amsgrad = rng_.chance(0.4);
-        inside = rng_.chance(0.3);
-        decoupled = rng_.chance(0.3);
-      }
-      const auto placement = inside ? descend::EpsPlacement::inside_sqrt : descend::EpsPlacement::outside_sqrt;
-      const std::string d = fmt("%s<%s>{lr %s, beta1 %s, beta2 %s, eps %s, weight_decay %s, amsgrad %d, decay %s, eps_inside %d%s}",
-          which == 4 ? "Adam" : "AdamW", scalar, g(lr).c_str(), g(beta1).c_str(), g(beta2).c_str(), g(eps).c_str(),
-          g(wd).c_str(), amsgrad, g(decay).c_str(), inside, which == 4 && decoupled ? ", decoupled" : "");
-      if (which == 4) {
-        descend::AdamOptions o;
-        o.lr = lr; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps; o.weight_decay = wd; o.amsgrad = amsgrad;
-        o.decoupled_weight_decay = decoupled; o.decay = decay; o.eps_placement = placement;
-        build<descend::Adam<S>>(o, v.ok, d, which);
-      } else {
-        descend::AdamWOptions o;
-        o.lr = lr; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps; o.weight_decay = wd; o.amsgrad = amsgrad;
-        o.decay = decay; o.eps_placement = placement;
-        build<descend::AdamW<S>>(o, v.ok, d, which);
-      }
+    build<O>(o, valid_options<S>(o), fmt("%s<%s>", kOptimizerNames[which], scalar) + describe_options(o), which);
+    if (!opt_) return;
+    which_ = which;
+    if (rng_.chance(0.3))  // groups from the start: valid and invalid options
+      for (Index n = rng_.range(1, 2); n > 0; --n) op_add_group();
+  }
+
+  // Calls f(the optimizer as its own type, a default Options of its kind).
+  template <class F>
+  void typed(F&& f) {
+    switch (which_) {
+      case 0: return f(static_cast<descend::Sgd<S>&>(*opt_), descend::SgdOptions{});
+      case 1: return f(static_cast<descend::Adagrad<S>&>(*opt_), descend::AdagradOptions{});
+      case 2: return f(static_cast<descend::Rmsprop<S>&>(*opt_), descend::RmspropOptions{});
+      case 3: return f(static_cast<descend::Adadelta<S>&>(*opt_), descend::AdadeltaOptions{});
+      case 4: return f(static_cast<descend::Adam<S>&>(*opt_), descend::AdamOptions{});
+      default: return f(static_cast<descend::AdamW<S>&>(*opt_), descend::AdamWOptions{});
     }
   }
 
@@ -1345,11 +1593,15 @@ class Fuzzer {
   // adopts). -1 when unknown: a lookup throws, or the memory is where another
   // registration was at the last step() (state still keyed there is that
   // one's, and follows it).
-  std::int64_t effective_count(const Reg& r) {
+  // by_memory: the count is that of state at its memory, which a first
+  // step adopts only if update() made it and the registration is in group 0.
+  std::int64_t effective_count(const Reg& r, bool* by_memory = nullptr) {
+    if (by_memory) *by_memory = true;
     if (is_object(r.param.kind)) {
       const std::int64_t has = look(r.param, kLookHas);
       if (has < 0) return -1;
       if (has == 1) {
+        if (by_memory) *by_memory = false;
         const std::int64_t count = look(r.param, kLookCount);
         return count < 0 ? -1 : count;
       }
@@ -1443,15 +1695,29 @@ class Fuzzer {
     };
     const std::string why = conflict(true), why_seen = conflict(false);
     const std::size_t before = opt_->num_registered();
+    // The group: usually one that exists, sometimes one that does not.
+    const std::size_t groups = opt_->num_groups();
+    const double gx = rng_.uniform();
+    const std::size_t group = gx < 0.6 ? 0 : gx < 0.95 ? static_cast<std::size_t>(rng_.below(static_cast<Index>(groups)))
+                                                      : groups + static_cast<std::size_t>(rng_.below(3));
+    const bool missing = group >= groups;
+    current_ += fmt(" to group %zu", group);
     const Outcome out = call(kOpAdd, [&] {
       with_view<kParamKinds>(P, p, [&](auto& x, auto kind) {
         with_view<add_grads_for(decltype(kind)::value)>(P, g, [&](auto& gr, auto) {
           check_lay(lp, p, x.data(), x.rows(), x.cols());
           check_lay(lg, g, gr.data(), gr.rows(), gr.cols());
-          opt_->add(x, gr);
+          opt_->add(x, gr, group);
         });
       });
-    });
+    }, false, kAllowOutOfRange);
+    // A missing group: std::out_of_range, unless the shapes differ (checked first).
+    if (on(kOracleGroups) && missing && !shape_differs && out != kThrewOutOfRange)
+      oracle_fail(kOracleGroups, fmt("add() to group %zu of %zu: expected std::out_of_range, but it ", group, groups) +
+                                     threw_or_returned(out));
+    if (on(kOracleGroups) && !missing && out == kThrewOutOfRange)
+      oracle_fail(kOracleGroups, "add() to an existing group threw std::out_of_range: " + last_message_);
+    if (missing) return;
     if (on(kOracleShape) && shape_differs && out != kThrewShape)
       oracle_fail(kOracleShape, "a gradient of another shape: expected ShapeError, but add() " + threw_or_returned(out));
     if (out == kOk && !why.empty() && !any_moved() && on(kOracleAdd))
@@ -1471,14 +1737,22 @@ class Fuzzer {
     if (opt_->num_registered() != before + 1) fail("add() returned but num_registered() did not grow by one");
     for (const Desc<S>* d : {&p, &g})
       if (is_map(d->kind) && d->id >= 0) pinned_.insert(d->base);
-    regs_.push_back({p, g, lp, lg});
+    regs_.push_back({p, g, lp, lg, group});
+    if (on(kOracleGroups) && is_object(p.kind)) {
+      std::size_t found = groups + 100;
+      const Outcome o = outcome_of([&] { with_view<kParamKinds>(P, p, [&](auto& x, auto) { found = opt_->group_of(x); }); },
+                                   last_message_);
+      if (o != kOk || found != group)
+        oracle_fail(kOracleGroups, fmt("group_of() of a parameter just added to group %zu ", group) +
+                                       (o == kOk ? fmt("is %zu", found) : "threw \"" + last_message_ + "\""));
+    }
     remember(p);
     remember(g);
   }
 
   void op_step() {
     Pools<S>& P = *P_;
-    current_ = fmt("step() with %zu registrations", regs_.size());
+    current_ = fmt("step() with %zu registrations, %zu transforms", regs_.size(), transforms_.size());
     bool shape_differs = false;
     std::string overlap;
     std::vector<Lay<S>> lays;
@@ -1494,29 +1768,115 @@ class Fuzzer {
           overlap = fmt("registration #%zu's %s and #%zu's %s share memory", i / 2, i % 2 ? "gradient" : "parameter",
                         j / 2, j % 2 ? "gradient" : "parameter");
     std::vector<std::int64_t> counts;
+    std::vector<char> by_memory(regs_.size(), 0);
     if (on(kOracleStepCount))
-      for (const Reg& r : regs_) counts.push_back(effective_count(r));
-    const Outcome out = call(kOpStep, [&] { opt_->step(); });
+      for (std::size_t i = 0; i < regs_.size(); ++i) {
+        bool m = false;
+        counts.push_back(effective_count(regs_[i], &m));
+        by_memory[i] = m;
+      }
+    // The gradients as the transforms will find them.
+    bool nonfinite = false, extreme = false;
+    std::size_t non_empty = 0;
+    grads_before_.clear();
+    for (std::size_t i = 0; i < regs_.size(); ++i) {
+      const Lay<S>& l = lays[2 * i + 1];
+      non_empty += lays[2 * i].size() > 0 ? 1 : 0;
+      for (Index j = 0; j < l.cols; ++j)
+        for (Index k = 0; k < l.rows; ++k) {
+          S* a = const_cast<S*>(l.data + k * l.rs + j * l.cs);
+          grads_before_.emplace_back(a, *a);
+          nonfinite = nonfinite || !std::isfinite(*a);
+          extreme = extreme || !(std::abs(static_cast<double>(*a)) <= 1e100);  // a norm may overflow
+        }
+    }
+    bool guard = false, skip_guard = false, error_clip = false;
+    for (const Transform& t : transforms_) {
+      guard = guard || t.kind == kGuard;
+      skip_guard = skip_guard || (t.kind == kGuard && t.skip);
+      error_clip = error_clip || (t.kind == kClipNorm && t.error_if_nonfinite);
+    }
+    descend::StepReport report;
+    const Outcome out = call(kOpStep, [&] { report = opt_->step(); }, false,
+                             guard || error_clip ? kAllowNonFinite : kAllowNone);
     if (on(kOracleShape) && shape_differs && out != kThrewShape)
       oracle_fail(kOracleShape, "a registered gradient of another shape: expected ShapeError, but step() " + threw_or_returned(out));
     if (on(kOracleStepOverlap) && !overlap.empty() && out == kOk)
       oracle_fail(kOracleStepOverlap, "step() returned, but " + overlap);
-    if (out == kOk) {
+    if (on(kOracleGuard) && out == kThrewNonFinite && !(guard && nonfinite) && !(error_clip && extreme))
+      oracle_fail(kOracleGuard, "step() threw NonFiniteError, but every registered gradient is finite (and not huge): " +
+                                    last_message_);
+    const bool skipped = out == kOk && report.skipped;
+    if (skipped) {
+      if (on(kOracleGuard) && !(skip_guard && nonfinite))
+        oracle_fail(kOracleGuard, nonfinite ? "step() skipped with no NonFiniteGuard of policy skip installed"
+                                            : "step() skipped, but every registered gradient is finite");
+      settle_grads();
+      expect_unchanged("after a skipped step()");
+      const descend::StepReport& last = opt_->last_step();
+      if (on(kOracleReport) && (report.applied || report.updated != 0 || !last.skipped || last.applied ||
+                                last.updated != 0))
+        oracle_fail(kOracleReport, fmt("a skipped step() reports applied %d, updated %zu; last_step(): skipped %d, "
+                                       "applied %d, updated %zu", report.applied, report.updated, last.skipped,
+                                       last.applied, last.updated));
+      // Known to fail with two guards: the second, which did not run, reports its own zeros.
+      if (on(kOracleGuardCount) && (last.skipped_in_a_row == 0 || last.skipped_total == 0))
+        oracle_fail(kOracleGuardCount, fmt("a skipped step() reports skipped_in_a_row %zu, skipped_total %zu",
+                                           last.skipped_in_a_row, last.skipped_total));
+    } else if (out == kOk) {
+      if (on(kOracleGuard) && nonfinite && !transforms_.empty() && transforms_[0].kind == kGuard)
+        oracle_fail(kOracleGuard, "a NonFiniteGuard added first let a step with a non-finite gradient through");
+      if (overlap.empty()) settle_grads(false);
+      const descend::StepReport& last = opt_->last_step();
+      if (on(kOracleReport) &&
+          (report.updated != non_empty || report.applied != (non_empty > 0) || last.applied != report.applied ||
+           last.updated != report.updated || last.skipped || report.lr.size() < opt_->num_groups()))
+        oracle_fail(kOracleReport, fmt("step() of %zu non-empty registrations reports applied %d, updated %zu, "
+                                       "%zu group rates (%zu groups); last_step(): applied %d, updated %zu, skipped %d",
+                                       non_empty, report.applied, report.updated, report.lr.size(),
+                                       opt_->num_groups(), last.applied, last.updated, last.skipped));
+    }
+    grads_before_.clear();
+    if (out == kOk && !skipped) {
       for (Reg& r : regs_) {
         r.seen_param = lay_of(P, r.param);
         r.seen_grad = lay_of(P, r.grad);
       }
       moved_since_step_ = false;
     }
-    if (out != kOk || !on(kOracleStepCount)) return;
+    if (out != kOk || skipped || !on(kOracleStepCount)) return;
     for (std::size_t i = 0; i < regs_.size(); ++i) {
       if (lays[2 * i].size() == 0 || counts[i] < 0) continue;
       const std::int64_t now = effective_count(regs_[i]);
+      // State update() made at the memory of a registration in another group
+      // is dropped, not adopted: the first step starts afresh.
+      if (now == 1 && by_memory[i] && regs_[i].group != 0) continue;
       if (now != counts[i] + 1)
-        oracle_fail(kOracleStepCount, fmt("registration #%zu (%s): step_count %ld before step(), %ld after",
-                                          i, describe(P, regs_[i].param).c_str(), static_cast<long>(counts[i]),
-                                          static_cast<long>(now)));
+        oracle_fail(kOracleStepCount, fmt("registration #%zu (%s, group %zu): step_count %ld before step(), %ld after",
+                                          i, describe(P, regs_[i].param).c_str(), regs_[i].group,
+                                          static_cast<long>(counts[i]), static_cast<long>(now)));
     }
+  }
+
+  // Checks that the registered gradients (grads_before_) hold their values,
+  // or (with a ClipGradValue installed) values clamped towards zero, and
+  // with `restore` writes the old values back for a bitwise comparison.
+  void settle_grads(bool restore = true) {
+    if (grads_before_.empty()) return;
+    bool value_clip = false;
+    for (const Transform& t : transforms_) value_clip = value_clip || t.kind == kClipValue;
+    for (const auto& [a, old] : grads_before_) {
+      const S now = *a;
+      const bool same = std::memcmp(&now, &old, sizeof(S)) == 0;
+      const bool clamped = value_clip && !std::isnan(old) && std::signbit(now) == std::signbit(old) &&
+                           std::abs(now) < std::abs(old);
+      if (!same && !clamped && on(kOracleGradWrite))
+        oracle_fail(kOracleGradWrite, fmt("step() changed a registered gradient's coefficient from %a to %a (%s)",
+                                          static_cast<double>(old), static_cast<double>(now),
+                                          value_clip ? "not a clamp towards zero" : "no ClipGradValue is installed"));
+    }
+    if (restore)
+      for (const auto& [a, old] : grads_before_) *a = old;
   }
 
   void op_zero_grad() {
@@ -1597,29 +1957,259 @@ class Fuzzer {
   void op_set_lr() {
     static const double values[] = {1e-3, 0.1, 1, 0, -0.0, 1e30, 3.4e38, 3.5e38, 1e39, 1e300, -1e-9, -1, kNaN, kInf, -kInf};
     const double lr = rng_.pick(values);
-    current_ = fmt("set_lr(%.17g)", lr);
+    // set_lr(lr) sets every group's; set_lr(lr, g) one group's (std::out_of_range if missing).
+    const std::size_t n = opt_->num_groups();
+    const bool one = rng_.chance(0.4);
+    const std::size_t g = !one ? 0 : rng_.chance(0.05) ? n : static_cast<std::size_t>(rng_.below(static_cast<Index>(n)));
+    current_ = one ? fmt("set_lr(%.17g, %zu)", lr, g) : fmt("set_lr(%.17g)", lr);
     Validity v;
     v.representable<S>(lr);
-    const Outcome out = call(kOpSetLr, [&] { opt_->set_lr(lr); });
+    std::vector<double> lrs;
+    for (std::size_t k = 0; k < n; ++k) lrs.push_back(opt_->lr(k));
+    const Outcome out = call(kOpSetLr, [&] {
+      if (one)
+        opt_->set_lr(lr, g);
+      else
+        opt_->set_lr(lr);
+    }, false, kAllowOutOfRange);
     if (!on(kOracleLr)) return;
+    if (g >= n) {
+      if (out != kThrewOutOfRange) oracle_fail(kOracleLr, "set_lr() of a missing group " + threw_or_returned(out));
+      return;
+    }
     if ((out == kOk) != v.ok) oracle_fail(kOracleLr, "set_lr() " + threw_or_returned(out));
-    if (out == kOk && !(opt_->lr() == lr)) oracle_fail(kOracleLr, "lr() is not the value set_lr() was given");
+    if (out != kOk) return;
+    for (std::size_t k = 0; k < n; ++k) {
+      const double want = !one || k == g ? lr : lrs[k];
+      if (!(opt_->lr(k) == want)) oracle_fail(kOracleLr, fmt("lr(%zu) is %.17g, expected %.17g", k, opt_->lr(k), want));
+    }
   }
 
   void op_lookup() {
     const Desc<S> d = rng_.chance(0.8) ? some_known() : choose_param();
     const std::vector<std::string> names = opt_->buffer_names();
-    const int which = static_cast<int>(rng_.below(4));
+    const int which = static_cast<int>(rng_.below(5));
     std::string name = names.empty() || rng_.chance(0.2) ? std::string("momentum") : names[static_cast<std::size_t>(rng_.below(static_cast<Index>(names.size())))];
-    static const char* const what[] = {"has_state", "step_count", "state", "buffer_names"};
+    static const char* const what[] = {"has_state", "step_count", "state", "buffer_names", "group_of"};
     current_ = fmt("%s(%s%s)", what[which], describe(*P_, d).c_str(), which == 2 ? (", \"" + name + "\"").c_str() : "");
-    static const Look looks[] = {kLookHas, kLookCount, kLookState, kLookNames};
-    call(kOpLookup, [&] { look_raw(d, looks[which], name); }, true);
+    static const Look looks[] = {kLookHas, kLookCount, kLookState, kLookNames, kLookGroup};
+    std::int64_t result = 0;
+    const Outcome out = call(kOpLookup, [&] { result = look_raw(d, looks[which], name); }, true);
+    // group_of() of a registered Matrix or Array: the group it was added to.
+    if (which == 4 && on(kOracleGroups) && is_object(d.kind))
+      for (const Reg& r : regs_)
+        if (r.param.kind == d.kind && r.param.id == d.id &&
+            (out != kOk || result != static_cast<std::int64_t>(r.group)))
+          oracle_fail(kOracleGroups, fmt("group_of() of a parameter added to group %zu ", r.group) +
+                                         (out == kOk ? fmt("is %ld", static_cast<long>(result)) : threw_or_returned(out)));
   }
 
   void op_move() {
     current_ = "move the optimizer into a new one";
     call(kOpMove, [&] { opt_ = mover_(*opt_); }, true);
+  }
+
+  // -- groups and transforms ---------------------------------------------------------
+
+  void op_add_group() {
+    if (opt_->num_groups() >= 4) return op_set_options();
+    typed([&](auto& o, auto tag) {
+      using Options = decltype(tag);
+      Options options;
+      if (rng_.chance(0.7)) randomize(rng_, options);
+      const bool valid = valid_options<S>(options);
+      const std::size_t before = o.num_groups();
+      std::size_t index = before + 100;
+      current_ = "add_group(" + describe_options(options) + ")";
+      const Outcome out = call(kOpAddGroup, [&] { index = o.add_group(options); });
+      if (!on(kOracleGroups)) return;
+      if ((out == kOk) != valid || (out != kOk && out != kThrewInvalid))
+        oracle_fail(kOracleGroups, std::string(valid ? "valid" : "invalid") + " options: add_group() " + threw_or_returned(out));
+      if (out == kOk && (index != before || o.num_groups() != before + 1 || fields(o.options(index)) != fields(options)))
+        oracle_fail(kOracleGroups, fmt("add_group() returned %zu with %zu groups before and %zu after, or options(%zu) "
+                                       "are not the options given", index, before, o.num_groups(), index));
+    });
+  }
+
+  // Whether any parameter of group g has state: 1, 0, or -1 when the model
+  // cannot tell (a registered view's memory has state that may be update()'s,
+  // made for group 0; or registrations moved since the last step()). Slots
+  // of a group other than 0 are always a registration's own; update() makes
+  // group 0's.
+  int group_state(std::size_t g) {
+    if (opt_->num_states() == 0) return 0;
+    if (any_moved()) return -1;
+    bool unknown = false;
+    std::size_t others = 0;  // slots of the other groups' registrations
+    for (const Reg& r : regs_) {
+      const bool object = is_object(r.param.kind);
+      const std::int64_t has = object ? look(r.param, kLookHas) : look(memory_of(lay_of(*P_, r.param)), kLookHas);
+      if (has < 0) {
+        unknown = true;
+        continue;
+      }
+      if (has == 0) continue;
+      if (r.group == g && (object || g == 0)) return 1;  // a view of group 0: adopted at add(), or its own
+      if (!object) {
+        unknown = true;
+        continue;
+      }
+      ++others;
+    }
+    if (unknown) return -1;
+    if (g != 0) return 0;
+    return opt_->num_states() > others ? 1 : 0;  // the rest are update()'s, of group 0
+  }
+
+  void op_set_options() {
+    typed([&](auto& o, auto tag) {
+      using Options = decltype(tag);
+      const std::size_t n = o.num_groups();
+      const bool missing = rng_.chance(0.05);
+      const std::size_t g = missing ? n + static_cast<std::size_t>(rng_.below(2))
+                                    : static_cast<std::size_t>(rng_.below(static_cast<Index>(n)));
+      Options options, now;
+      if (!missing) {
+        assign(options, o.options(g));
+        assign(now, o.options(g));
+      }
+      const bool momentum_call = rng_.chance(0.25);
+      const bool has_momentum = o.momentum_name() != nullptr;
+      double momentum = 0;
+      const double x = rng_.uniform();
+      if (momentum_call) {
+        static const double values[] = {0, 0.5, 0.9, 0.95, 0.99, 1, -0.1, kNaN};
+        momentum = rng_.pick(values);
+        if (double* m = momentum_of(options)) *m = momentum;
+      } else if (x < 0.35) {
+        flip_buffers(rng_, options);
+      } else if (x < 0.85) {
+        randomize(rng_, options);
+      }  // else the group's own options again
+      const bool valid = valid_options<S>(options);
+      const bool buffers_change = !missing && buffers_of(options) != buffers_of(now);
+      const int state = !missing && valid && buffers_change ? group_state(g) : 0;
+      const std::vector<std::string> names_before = missing ? std::vector<std::string>() : o.buffer_names(g);
+      current_ = momentum_call ? fmt("set_momentum(%.17g, %zu)", momentum, g)
+                               : "set_options(" + describe_options(options) + fmt(", %zu)", g);
+      current_ += fmt(" (buffers change %d, group has state %d)", buffers_change, state);
+      const Outcome out = call(kOpSetOptions, [&] {
+        if (momentum_call)
+          o.set_momentum(momentum, g);
+        else
+          o.set_options(options, g);
+      }, false, kAllowOutOfRange);
+      if (!on(kOracleSetOptions)) return;
+      Outcome expected = kOk;
+      if (momentum_call && !has_momentum) expected = kThrewInvalid;
+      else if (missing) expected = kThrewOutOfRange;
+      else if (!valid || (buffers_change && state == 1)) expected = kThrewInvalid;
+      const bool either = expected == kOk && buffers_change && state < 0;
+      if (out != expected && !(either && out == kThrewInvalid)) {
+        const char* const names[] = {"return", "throw ShapeError", "throw std::invalid_argument",
+                                     "throw std::out_of_range", "throw NonFiniteError"};
+        oracle_fail(kOracleSetOptions, fmt("expected it to %s (options %s, buffers change %d, group has state %d), but it ",
+                                           names[expected], valid ? "valid" : "invalid", buffers_change, state) +
+                                           threw_or_returned(out));
+      }
+      if (out != kOk) return;
+      if (fields(o.options(g)) != fields(options))
+        oracle_fail(kOracleSetOptions, "options() after it returned are not the options set: " + describe_options(o.options(g)));
+      if (momentum_call && !(o.momentum(g) == momentum))
+        oracle_fail(kOracleSetOptions, fmt("momentum(%zu) is %.17g after set_momentum(%.17g)", g, o.momentum(g), momentum));
+      if ((o.buffer_names(g) != names_before) != buffers_change)
+        oracle_fail(kOracleSetOptions, fmt("buffer_names(%zu) %s, but the model says the buffers %s", g,
+                                           o.buffer_names(g) != names_before ? "changed" : "did not change",
+                                           buffers_change ? "change" : "stay"));
+    });
+  }
+
+  void op_add_transform() {
+    if (transforms_.size() >= 5) return op_clear_transforms();
+    const std::size_t n = opt_->num_groups();
+    const double gx = rng_.uniform();
+    const std::size_t group = gx < 0.7 ? descend::kAllGroups
+                              : gx < 0.95 ? static_cast<std::size_t>(rng_.below(static_cast<Index>(n)))
+                                          : n + static_cast<std::size_t>(rng_.below(2));
+    const bool group_ok = group == descend::kAllGroups || group < n;
+    const std::string in_group = group == descend::kAllGroups ? std::string("all") : fmt("%zu", group);
+    static const double norms[] = {1, 1, 0.5, 10, 1e-3, 0, kInf, 1e30, -1, kNaN};
+    Transform t{kClipNorm};
+    bool valid = false;
+    Outcome out = kOk;
+    const std::size_t before = opt_->num_transforms();
+    switch (rng_.below(4)) {
+      case 0: {
+        static const double types[] = {2, 2, 1, kInf, 0.5, 3, 0, -1, kNaN};
+        descend::ClipGradNorm c;
+        c.max_norm = rng_.pick(norms);
+        c.norm_type = rng_.pick(types);
+        c.error_if_nonfinite = rng_.chance(0.3);
+        c.group = group;
+        t.error_if_nonfinite = c.error_if_nonfinite;
+        valid = c.max_norm >= 0 && c.norm_type > 0 && group_ok;
+        current_ = fmt("add_transform(ClipGradNorm{max_norm %g, norm_type %g, error_if_nonfinite %d, group %s})",
+                       c.max_norm, c.norm_type, c.error_if_nonfinite, in_group.c_str());
+        out = call(kOpAddTransform, [&] { opt_->add_transform(c); });
+        break;
+      }
+      case 1: {
+        static const double values[] = {1, 0.5, 10, 1e-3, 0, 1e39, -1, kNaN, kInf};
+        descend::ClipGradValue c;
+        c.clip_value = rng_.pick(values);
+        c.group = group;
+        t.kind = kClipValue;
+        Validity v;
+        v.representable<S>(c.clip_value);
+        valid = v.ok && group_ok;
+        current_ = fmt("add_transform(ClipGradValue{clip_value %g, group %s})", c.clip_value, in_group.c_str());
+        out = call(kOpAddTransform, [&] { opt_->add_transform(c); });
+        break;
+      }
+      case 2: {
+        descend::ClipNormPerParameter c;
+        c.max_norm = rng_.pick(norms);
+        c.group = group;
+        t.kind = kClipPerParameter;
+        Validity v;
+        v.finite_non_negative(c.max_norm);
+        valid = v.ok && group_ok;
+        current_ = fmt("add_transform(ClipNormPerParameter{max_norm %g, group %s})", c.max_norm, in_group.c_str());
+        out = call(kOpAddTransform, [&] { opt_->add_transform(c); });
+        break;
+      }
+      default: {
+        static const std::size_t skips[] = {0, 1, 2, 3, 10};
+        descend::NonFiniteGuard c;
+        const double px = rng_.uniform();
+        c.policy = px < 0.45 ? descend::NonFinitePolicy::skip
+                   : px < 0.9 ? descend::NonFinitePolicy::throw_error
+                              : static_cast<descend::NonFinitePolicy>(rng_.chance(0.5) ? 2 : -1);
+        c.max_consecutive_skips = rng_.pick(skips);
+        t.kind = kGuard;
+        t.skip = c.policy == descend::NonFinitePolicy::skip;
+        valid = t.skip || c.policy == descend::NonFinitePolicy::throw_error;
+        current_ = fmt("add_transform(NonFiniteGuard{policy %d, max_consecutive_skips %zu})",
+                       static_cast<int>(c.policy), c.max_consecutive_skips);
+        out = call(kOpAddTransform, [&] { opt_->add_transform(c); });
+        break;
+      }
+    }
+    if (on(kOracleTransform) && ((out == kOk) != valid || (out != kOk && out != kThrewInvalid)))
+      oracle_fail(kOracleTransform, std::string(valid ? "valid" : "invalid") + " options: add_transform() " + threw_or_returned(out));
+    if (out != kOk) return;
+    if (on(kOracleTransform) && opt_->num_transforms() != before + 1)
+      oracle_fail(kOracleTransform, fmt("num_transforms() went from %zu to %zu", before, opt_->num_transforms()));
+    transforms_.push_back(t);
+  }
+
+  void op_clear_transforms() {
+    current_ = "clear_transforms()";
+    const Outcome out = call(kOpClearTransforms, [&] { opt_->clear_transforms(); });
+    if (out != kOk) return;
+    if (on(kOracleTransform) && opt_->num_transforms() != 0)
+      oracle_fail(kOracleTransform, fmt("num_transforms() is %zu after clear_transforms()", opt_->num_transforms()));
+    transforms_.clear();
   }
 
   // -- what a program does to its objects between calls -------------------------------------
@@ -1720,7 +2310,16 @@ class Fuzzer {
     current_ = "new values";
     Pools<S>& P = *P_;
     const double x = rng_.uniform();
-    if (x < 0.4) {
+    if (x < 0.15 && !regs_.empty()) {  // one non-finite coefficient in a registered gradient
+      const Reg& r = regs_[static_cast<std::size_t>(rng_.below(static_cast<Index>(regs_.size())))];
+      const Lay<S> l = lay_of(P, r.grad);
+      if (l.size() == 0) return;
+      static const S values[] = {std::numeric_limits<S>::quiet_NaN(), std::numeric_limits<S>::infinity(),
+                                 -std::numeric_limits<S>::infinity()};
+      const Index i = rng_.below(l.rows), j = rng_.below(l.cols);
+      const_cast<S*>(l.data)[i * l.rs + j * l.cs] = rng_.pick(values);
+      current_ = "a non-finite value in the gradient " + describe(P, r.grad);
+    } else if (x < 0.4) {
       const Lay<S> l = lay_of(P, random_object());
       fill(const_cast<S*>(l.data), l.size());
     } else if (x < 0.6) {
@@ -1768,6 +2367,9 @@ class Fuzzer {
   std::unordered_set<const S*> pinned_;  // memory that registered Maps view
   const S* busy_ = nullptr;  // the memory of the parameter whose gradient is being chosen
   Snapshot before_, after_;
+  int which_ = 0;                       // the optimizer's kind (kOptimizerNames)
+  std::vector<Transform> transforms_;   // as added, in order
+  std::vector<std::pair<S*, S>> grads_before_;  // registered gradients before a step()
 };
 
 void usage(FILE* out) {
