@@ -153,7 +153,6 @@ class Optimizer : public ParamGroups {
         const GroupSettings& group = now_[r.group];
         w.group = r.group;
         w.grad_scale = group.maximize ? Scalar(-1) : Scalar(1);
-        scales_[i] = w.grad_scale;
         if (r.slot != kNone) {
           Slot& s = slots_[r.slot];
           check_layout(s, p, i);
@@ -1051,6 +1050,7 @@ class Optimizer : public ParamGroups {
       ~Running() { flag = false; }
     } running(in_transforms_);
     const std::size_t n = registered_.size();
+    for (std::size_t i = 0; i < n; ++i) scales_[i] = work_[i].grad_scale;
     for (const auto& t : transforms_) {
       if (!t->before_update(work_.data(), scales_.data(), n, report_)) {
         report_.skipped = true;
