@@ -356,3 +356,18 @@ TEST_CASE("a transform cannot add or clear transforms while it runs", "[clip]") 
   CHECK(opt.num_transforms() == 1);
   CHECK(p.a.isZero(0));
 }
+
+TEST_CASE("with two guards, the one that skipped a step is the one the report counts", "[guard]") {
+  Eigen::VectorXd w = Eigen::VectorXd::Ones(1), g = Eigen::VectorXd::Constant(1, kNaN);
+  descend::Sgd<double> opt;
+  opt.add(w, g);
+  opt.add_transform(NonFiniteGuard{});
+  opt.add_transform(NonFiniteGuard{});  // never reached while the first skips
+  const descend::StepReport& r = opt.step();
+  CHECK(r.skipped);
+  CHECK(r.skipped_in_a_row == 1);
+  CHECK(r.skipped_total == 1);
+  g(0) = 1;
+  CHECK(opt.step().skipped_in_a_row == 0);
+  CHECK(opt.last_step().skipped_total == 0);  // the second guard's: it skipped nothing
+}

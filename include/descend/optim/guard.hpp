@@ -48,6 +48,7 @@ class NonFiniteGuardStage : public GradientTransform<Scalar> {
 
   bool before_update(const StepItem<Scalar>* items, Scalar* /*scales*/, std::size_t count,
                      StepReport& report) override {
+    ran_ = true;
     const bool norm_says_finite =
         report.grad_norm_group == kAllGroups && std::isfinite(report.grad_norm);
     if (norm_says_finite) return true;
@@ -61,6 +62,7 @@ class NonFiniteGuardStage : public GradientTransform<Scalar> {
       publish(report);
       return false;
     }
+    ran_ = false;  // this step ends here, with no after_step()
     Index row = 0, col = 0;
     Scalar value = 0;
     find_non_finite(items[bad].grad, row, col, value);
@@ -74,7 +76,11 @@ class NonFiniteGuardStage : public GradientTransform<Scalar> {
         "; nothing was updated");
   }
 
+  // Only a guard that looked at this step reports: one after a guard that
+  // skipped it leaves that guard's counts in the report.
   void after_step(StepReport& report) noexcept override {
+    if (!ran_) return;
+    ran_ = false;
     if (report.applied) in_a_row_ = 0;
     publish(report);
   }
@@ -88,6 +94,7 @@ class NonFiniteGuardStage : public GradientTransform<Scalar> {
   NonFiniteGuard o_;
   std::size_t in_a_row_ = 0;
   std::size_t total_ = 0;
+  bool ran_ = false;  // before_update() saw the current step
 };
 
 }  // namespace detail
