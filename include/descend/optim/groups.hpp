@@ -52,7 +52,7 @@ class GroupedOptimizer : public Optimizer<Scalar> {
   }
 
  protected:
-  GroupedOptimizer(const char* who, const Options& options)
+  DESCEND_COLD GroupedOptimizer(const char* who, const Options& options)
       : Optimizer<Scalar>(who), groups_{options} {
     this->make_room_for_groups(1);
   }

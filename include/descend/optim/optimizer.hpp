@@ -22,6 +22,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -252,7 +253,7 @@ class Optimizer : public ParamGroups {
   // The learning rate the most recent update applied, after inverse-time
   // decay (and AdaGrad's lr_decay); lr() of group 0 before the first update.
   // lr(group) and set_lr() (ParamGroups) read and set the groups' rates.
-  double current_lr() const { return current_lr_ == current_lr_ ? current_lr_ : lr(0); }
+  double current_lr() const { return std::isnan(current_lr_) ? lr(0) : current_lr_; }
 
   // State inspection. A registered Matrix or Array is found as the object it
   // is; anything else by its memory, checked against its shape as in update().
@@ -1093,7 +1094,7 @@ class Optimizer : public ParamGroups {
 };
 
 template <class Scalar>
-Optimizer<Scalar>::~Optimizer() = default;
+DESCEND_COLD Optimizer<Scalar>::~Optimizer() = default;
 
 #ifdef DESCEND_PRECOMPILED
 extern template class Optimizer<float>;

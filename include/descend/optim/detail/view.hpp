@@ -174,10 +174,6 @@ DESCEND_NOINLINE void run_in_pieces(const Kernel& kernel, const View<Scalar>& p,
   }
 }
 
-// Runs the kernel over every coefficient of the parameter in memory order.
-// State buffers are laid out in the same order: element k of a buffer belongs
-// to the k-th coefficient visited. Contiguous runs are used in place; strided
-// ones are gathered into a stack buffer and the parameter is scattered back.
 // A kernel that sees the gradient times `scale` (each product rounded to
 // Scalar, as a separate multiplication would round it): the scaled packet is
 // handed over through a local array, which the compiler keeps in a register.
@@ -194,6 +190,10 @@ struct ScaledGradient {
   }
 };
 
+// Runs the kernel over every coefficient of the parameter in memory order.
+// State buffers are laid out in the same order: element k of a buffer belongs
+// to the k-th coefficient visited. Contiguous runs are used in place; strided
+// ones are gathered into a stack buffer and the parameter is scattered back.
 // The common case, both in one piece, is inlined into the caller's loop over
 // parameters: many small parameters pay no call for it. A gradient scale
 // other than 1 (maximize, clipping) runs the scaled kernel, in one piece
