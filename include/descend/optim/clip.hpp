@@ -152,15 +152,13 @@ class ClipGradValueStage : public GradientTransform<Scalar> {
       const Scalar c = static_cast<Scalar>(o_.clip_value) / (s == Scalar(0) ? Scalar(1) : s);
       // Registered gradients are writable (zero_grad() writes them).
       const View<const Scalar>& g = items[i].grad;
-      Scalar* data = const_cast<Scalar*>(g.data);
-      for (Index col = 0; col < g.cols; ++col) {
-        for (Index row = 0; row < g.rows; ++row) {
-          Scalar& x = data[row * g.row_stride + col * g.col_stride];
-          const bool out = x < -c || x > c;
-          clamped = clamped || out;
-          if (out) x = x < -c ? -c : c;  // clamp(x, -c, c); NaN stays
-        }
-      }
+      const View<Scalar> writable{const_cast<Scalar*>(g.data), g.rows, g.cols, g.row_stride,
+                                  g.col_stride};
+      for_each_element(writable, [&](Scalar& x, Index, Index) {
+        const bool out = x < -c || x > c;
+        clamped = clamped || out;
+        if (out) x = x < -c ? -c : c;  // clamp(x, -c, c); NaN stays
+      });
     }
     report.clipped = report.clipped || clamped;
     return true;

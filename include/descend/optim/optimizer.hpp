@@ -233,11 +233,8 @@ class Optimizer : public ParamGroups {
 
   // Sets every registered gradient to zero.
   DESCEND_NOINLINE void zero_grad() {
-    for (const Registration& r : registered_) {
-      const detail::View<Scalar> g = r.grad.get();
-      for (Index j = 0; j < g.cols; ++j)
-        for (Index i = 0; i < g.rows; ++i) g.data[i * g.row_stride + j * g.col_stride] = 0;
-    }
+    for (const Registration& r : registered_)
+      detail::for_each_element(r.grad.get(), [](Scalar& x, Index, Index) { x = 0; });
   }
 
   std::size_t num_registered() const { return registered_.size(); }

@@ -93,17 +93,14 @@ bool all_finite(const View<const Scalar>& v) {
 // value; only called once one is known to be there.
 template <class Scalar>
 void find_non_finite(const View<const Scalar>& v, Index& row, Index& col, Scalar& value) {
-  for (Index j = 0; j < v.cols; ++j) {
-    for (Index i = 0; i < v.rows; ++i) {
-      const Scalar x = v.data[i * v.row_stride + j * v.col_stride];
-      if (!std::isfinite(x)) {
-        row = i;
-        col = j;
-        value = x;
-        return;
-      }
-    }
-  }
+  bool found = false;  // the first one (the scan is on the way to a throw)
+  for_each_element(v, [&](const Scalar& x, Index i, Index j) {
+    if (found || std::isfinite(x)) return;
+    found = true;
+    row = i;
+    col = j;
+    value = x;
+  });
 }
 
 }  // namespace detail

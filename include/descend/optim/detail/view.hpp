@@ -79,6 +79,13 @@ auto view_of(Derived& x) {
       View<T>{x.data(), x.rows(), x.cols(), row_major ? outer : inner, row_major ? inner : outer});
 }
 
+// f(x, i, j) for every coefficient x = v(i, j), column by column.
+template <class T, class F>
+void for_each_element(const View<T>& v, F&& f) {
+  for (Index j = 0; j < v.cols; ++j)
+    for (Index i = 0; i < v.rows; ++i) f(v.data[i * v.row_stride + j * v.col_stride], i, j);
+}
+
 // Elements per gathered chunk of a strided parameter: the stack buffers the
 // traversal copies it through hold this many coefficients.
 inline constexpr Index kChunk = 256;
