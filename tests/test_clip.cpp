@@ -337,6 +337,7 @@ namespace {
 // A transform that tries to change the optimizer running it.
 struct Meddler : descend::GradientTransform<double> {
   descend::Optimizer<double>* opt = nullptr;
+  const char* kind() const override { return "Meddler"; }
   bool before_update(const descend::StepItem<double>*, double*, std::size_t,
                      descend::StepReport&) override {
     opt->clear_transforms();

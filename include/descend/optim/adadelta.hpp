@@ -33,6 +33,17 @@ struct AdadeltaOptions {
   bool maximize = false;
 };
 
+// The options as a checkpoint stores a group's (PyTorch's names, then descend's own).
+inline void visit_options(AdadeltaOptions& o, StateFields& f) {
+  f.field("lr", o.lr);
+  f.field("rho", o.rho);
+  f.field("eps", o.eps);
+  f.field("weight_decay", o.weight_decay);
+  f.field("maximize", o.maximize);
+  f.field("decay", o.decay);
+  f.choice("eps_placement", o.eps_placement, kEpsPlacementNames);
+}
+
 template <class Scalar>
 class Adadelta : public GroupedOptimizer<Scalar, AdadeltaOptions> {
  public:

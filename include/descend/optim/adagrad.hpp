@@ -31,6 +31,18 @@ struct AdagradOptions {
   bool maximize = false;
 };
 
+// The options as a checkpoint stores a group's (PyTorch's names, then descend's own).
+inline void visit_options(AdagradOptions& o, StateFields& f) {
+  f.field("lr", o.lr);
+  f.field("lr_decay", o.lr_decay);
+  f.field("weight_decay", o.weight_decay);
+  f.field("initial_accumulator_value", o.initial_accumulator_value);
+  f.field("eps", o.eps);
+  f.field("maximize", o.maximize);
+  f.field("decay", o.decay);
+  f.choice("eps_placement", o.eps_placement, kEpsPlacementNames);
+}
+
 template <class Scalar>
 class Adagrad : public GroupedOptimizer<Scalar, AdagradOptions> {
  public:

@@ -46,6 +46,19 @@ struct AdamOptions {
   bool maximize = false;
 };
 
+// The options as a checkpoint stores a group's (PyTorch's names, then descend's own).
+inline void visit_options(AdamOptions& o, StateFields& f) {
+  f.field("lr", o.lr);
+  f.field("betas", o.beta1, o.beta2);
+  f.field("eps", o.eps);
+  f.field("weight_decay", o.weight_decay);
+  f.field("amsgrad", o.amsgrad);
+  f.field("maximize", o.maximize);
+  f.field("decoupled_weight_decay", o.decoupled_weight_decay);
+  f.field("decay", o.decay);
+  f.choice("eps_placement", o.eps_placement, kEpsPlacementNames);
+}
+
 template <class Scalar>
 class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
  public:

@@ -87,6 +87,8 @@ class ClipGradNormStage : public GradientTransform<Scalar> {
  public:
   explicit ClipGradNormStage(const ClipGradNorm& o) : o_(o) {}
 
+  const char* kind() const override { return "descend::ClipGradNorm"; }
+
   bool before_update(const StepItem<Scalar>* items, Scalar* scales, std::size_t count,
                      StepReport& report) override {
     const double p = o_.norm_type;
@@ -141,6 +143,8 @@ class ClipGradValueStage : public GradientTransform<Scalar> {
  public:
   explicit ClipGradValueStage(const ClipGradValue& o) : o_(o) {}
 
+  const char* kind() const override { return "descend::ClipGradValue"; }
+
   bool before_update(const StepItem<Scalar>* items, Scalar* scales, std::size_t count,
                      StepReport& report) override {
     bool clamped = false;
@@ -172,6 +176,8 @@ template <class Scalar>
 class ClipNormPerParameterStage : public GradientTransform<Scalar> {
  public:
   explicit ClipNormPerParameterStage(const ClipNormPerParameter& o) : o_(o) {}
+
+  const char* kind() const override { return "descend::ClipNormPerParameter"; }
 
   bool before_update(const StepItem<Scalar>* items, Scalar* scales, std::size_t count,
                      StepReport& report) override {

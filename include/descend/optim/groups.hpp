@@ -91,9 +91,35 @@ class GroupedOptimizer : public Optimizer<Scalar> {
     set_options(options, group);
   }
 
+  void write_options(std::size_t group, StateFields& fields) const override {
+    Options o = groups_[group];
+    visit_options(o, fields);
+  }
+  DESCEND_COLD void begin_staging() override { staged_ = groups_; }
+  DESCEND_COLD void stage_options(std::size_t group, StateFields& reader) override {
+    visit_options(staged_[group], reader);
+  }
+  // The staged options must be valid and give the buffers the group has.
+  DESCEND_COLD void check_staged(std::size_t group) override {
+    validate(staged_[group]);
+    if (!same_buffers(groups_[group], staged_[group]))
+      detail::fail<std::invalid_argument>(
+          this->who_, ": group ", group, " has options that give buffers (",
+          joined(names_of(groups_[group])), ") but the checkpoint's options give (",
+          joined(names_of(staged_[group])), ")");
+  }
+  std::vector<std::string> staged_buffer_names(std::size_t group) const override {
+    return names_of(staged_[group]);
+  }
+  void commit_staged() noexcept override {
+    groups_.swap(staged_);
+    staged_.clear();
+  }
+
   std::vector<Options> groups_;
 
  private:
+  std::vector<Options> staged_;  // a checkpoint's options while it loads
   static std::string joined(const std::vector<std::string>& names) {
     std::string out;
     for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;

@@ -76,6 +76,12 @@ class NonFiniteGuardStage : public GradientTransform<Scalar> {
         "; nothing was updated");
   }
 
+  const char* kind() const override { return "descend::NonFiniteGuard"; }
+  void visit_state(StateFields& f) override {
+    f.field("skipped_in_a_row", in_a_row_);
+    f.field("skipped_total", total_);
+  }
+
   // Only a guard that looked at this step reports: one after a guard that
   // skipped it leaves that guard's counts in the report.
   void after_step(StepReport& report) noexcept override {

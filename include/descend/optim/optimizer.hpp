@@ -65,6 +65,10 @@ template <class Spec, class Scalar>
 struct is_transform_spec<Spec, Scalar,
                          std::void_t<decltype(std::declval<const Spec&>().template make<Scalar>(
                              std::declval<const ParamGroups&>()))>> : std::true_type {};
+
+// checkpoint.hpp's way in (saving and loading read and replace the state).
+template <class Scalar>
+struct CheckpointAccess;
 }  // namespace detail
 
 // A parameter group's options that every update rule has.
@@ -124,7 +128,17 @@ class Optimizer : public ParamGroups {
   template <class Param, class Grad>
   void add(Param&& param, Grad&& grad, std::size_t group = 0) {
     constexpr bool ok = check_param<Param>() && check_registered_grad<Grad>();
-    if constexpr (ok) add_checked(std::forward<Param>(param), std::forward<Grad>(grad), group);
+    if constexpr (ok) add_checked(std::forward<Param>(param), std::forward<Grad>(grad), group, {});
+  }
+  // The same, with a name (such as "fc1.weight") by which a checkpoint knows
+  // the pair's state, as numpy-ml keys state by parameter name; unnamed pairs
+  // are known by their registration index, as in PyTorch's state_dict. Names
+  // are unique: std::invalid_argument if another pair has this one.
+  template <class Param, class Grad>
+  void add(const std::string& name, Param&& param, Grad&& grad, std::size_t group = 0) {
+    constexpr bool ok = check_param<Param>() && check_registered_grad<Grad>();
+    if constexpr (ok)
+      add_checked(std::forward<Param>(param), std::forward<Grad>(grad), group, name);
   }
 
   // Updates every registered parameter from its gradient, each with its
@@ -238,6 +252,14 @@ class Optimizer : public ParamGroups {
   }
 
   std::size_t num_registered() const { return registered_.size(); }
+  // The name registered pair #i was given ("" if none); std::out_of_range if
+  // there is no such pair.
+  const std::string& name(std::size_t registration) const {
+    if (registration >= names_.size())
+      detail::fail<std::out_of_range>(who_, ": registered parameter #", registration,
+                                      " does not exist (", names_.size(), " registered)");
+    return names_[registration];
+  }
 
   // The parameter group of a registered parameter (found as remove() finds
   // it); std::invalid_argument if it is not registered.
@@ -349,7 +371,19 @@ class Optimizer : public ParamGroups {
   const char* who_;
   detail::Check check_;
 
+  // Checkpoints (checkpoint.hpp): a group's options as StateFields; a load
+  // stages every group's options, validated, before any is replaced.
+  virtual void write_options(std::size_t group, StateFields& fields) const = 0;
+  virtual void begin_staging() = 0;  // a copy of every group's options to stage into
+  virtual void stage_options(std::size_t group, StateFields& reader) = 0;
+  virtual void check_staged(std::size_t group) = 0;  // throws std::invalid_argument
+  virtual std::vector<std::string> staged_buffer_names(std::size_t group) const = 0;
+  virtual void commit_staged() noexcept = 0;
+
  private:
+  template <class>
+  friend struct detail::CheckpointAccess;
+
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
   // What step() reads of a slot (key, layout, step, the buffers' address)
@@ -528,15 +562,21 @@ class Optimizer : public ParamGroups {
   }
 
   template <class Param, class Grad>
-  void add_checked(Param&& param, Grad&& grad, std::size_t group) {
+  void add_checked(Param&& param, Grad&& grad, std::size_t group, const std::string& name) {
     check_same_shape(param.rows(), param.cols(), grad.rows(), grad.cols());
     add_sources(source_of(std::forward<Param>(param)), source_of(std::forward<Grad>(grad)),
-                owning_object(param), group);
+                owning_object(param), group, name);
   }
 
   DESCEND_COLD void add_sources(const Source& param, const Source& grad, const void* object,
-                                std::size_t group) {
+                                std::size_t group, const std::string& name) {
     checked(group);
+    if (!name.empty()) {
+      const auto same = std::find(names_.begin(), names_.end(), name);
+      if (same != names_.end())
+        detail::fail<std::invalid_argument>(who_, ": registered parameter #", same - names_.begin(),
+                                            " is already named '", name, "'");
+    }
     const detail::View<Scalar> p = param.get();
     const detail::View<Scalar> g = grad.get();
     const std::size_t id = registered_.size();
@@ -551,6 +591,8 @@ class Optimizer : public ParamGroups {
     reserve_one_more(registered_);
     reserve_one_more(work_);
     reserve_one_more(scales_);
+    reserve_one_more(names_);
+    std::string own_name = name;
     registered_.push_back(Registration{param, grad, kNone, p.data, g.data, group});
     // Out of memory in any of these takes back what came before.
     int done = 0;
@@ -566,6 +608,7 @@ class Optimizer : public ParamGroups {
       registered_.pop_back();
       throw;
     }
+    names_.push_back(std::move(own_name));  // within capacity: cannot throw
     // State that update() made at this memory becomes the registration's
     // own, so that update() of it is refused from now on.
     const auto there = p.size() == 0 ? index_.end() : index_.find(p.data);
@@ -786,6 +829,7 @@ class Optimizer : public ParamGroups {
     }
     views_.remove_id(reg);
     registered_.erase(registered_.begin() + static_cast<std::ptrdiff_t>(reg));
+    names_.erase(names_.begin() + static_cast<std::ptrdiff_t>(reg));
     if (work_.size() > registered_.size()) work_.pop_back();
   }
 
@@ -1083,6 +1127,7 @@ class Optimizer : public ParamGroups {
   std::unordered_map<const void*, std::size_t> index_;  // memory -> slot
   std::size_t next_ = 0;                                // the slot find() tries first
   std::vector<Registration> registered_;
+  std::vector<std::string> names_;                        // registered_[i]'s name, "" if none
   std::unordered_map<const void*, std::size_t> objects_;  // registered Matrix/Array -> #
   detail::ViewSet<Scalar> views_;                         // every registered parameter and gradient
   bool recheck_ = false;    // views_ are not where step() last saw them (refresh_views)

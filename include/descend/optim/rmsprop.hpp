@@ -44,6 +44,20 @@ struct RmspropOptions {
   bool maximize = false;
 };
 
+// The options as a checkpoint stores a group's (PyTorch's names, then descend's own).
+inline void visit_options(RmspropOptions& o, StateFields& f) {
+  f.field("lr", o.lr);
+  f.field("alpha", o.alpha);
+  f.field("eps", o.eps);
+  f.field("weight_decay", o.weight_decay);
+  f.field("momentum", o.momentum);
+  f.field("centered", o.centered);
+  f.field("maximize", o.maximize);
+  f.field("decay", o.decay);
+  f.choice("eps_placement", o.eps_placement, kEpsPlacementNames);
+  f.choice("momentum_style", o.momentum_style, kMomentumStyleNames);
+}
+
 template <class Scalar>
 class Rmsprop : public GroupedOptimizer<Scalar, RmspropOptions> {
  public:

@@ -40,6 +40,18 @@ struct SgdOptions {
   bool maximize = false;
 };
 
+// The options as a checkpoint stores a group's (PyTorch's names, then descend's own).
+inline void visit_options(SgdOptions& o, StateFields& f) {
+  f.field("lr", o.lr);
+  f.field("momentum", o.momentum);
+  f.field("dampening", o.dampening);
+  f.field("weight_decay", o.weight_decay);
+  f.field("nesterov", o.nesterov);
+  f.field("maximize", o.maximize);
+  f.field("decay", o.decay);
+  f.choice("momentum_style", o.momentum_style, kMomentumStyleNames);
+}
+
 template <class Scalar>
 class Sgd : public GroupedOptimizer<Scalar, SgdOptions> {
  public:
@@ -60,8 +72,9 @@ class Sgd : public GroupedOptimizer<Scalar, SgdOptions> {
     check.template representable<Scalar>("weight_decay", options.weight_decay);
     if (options.nesterov && !(options.momentum > 0 && options.dampening == 0))
       detail::fail<std::invalid_argument>(
-          this->who_, ": nesterov needs momentum > 0 and dampening = 0 (momentum = ",
-          options.momentum, ", dampening = ", options.dampening, ")");
+          this->who_,
+          ": nesterov needs momentum > 0 and dampening = 0 (momentum = ", options.momentum,
+          ", dampening = ", options.dampening, ")");
   }
   DESCEND_COLD std::vector<std::string> names_of(const SgdOptions& options) const override {
     if (options.momentum == 0) return {};

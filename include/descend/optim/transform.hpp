@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "descend/optim/detail/view.hpp"
+#include "descend/optim/state_fields.hpp"
 
 namespace descend {
 
@@ -71,6 +72,12 @@ class GradientTransform {
   // After the step was applied (report.applied) or skipped. Must not throw:
   // the parameters may already be updated.
   virtual void after_step(StepReport& /*report*/) noexcept {}
+
+  // What a checkpoint stores of it: its kind (a checkpoint is loaded only
+  // into the same transforms, in the same order) and its state, if any (the
+  // non-finite guard's counts), listed as StateFields (state_fields.hpp).
+  virtual const char* kind() const = 0;
+  virtual void visit_state(StateFields& /*fields*/) {}
 };
 
 }  // namespace descend
