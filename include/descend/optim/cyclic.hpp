@@ -223,6 +223,13 @@ class OneCycleLR : public StepSchedule {
 
   std::int64_t total_steps() const { return total_steps_; }
 
+  // Its state is the base's: every other member follows from the options.
+  // last_epoch <= total_steps (the step past it throws).
+  void check_state() const override {
+    StepSchedule::check_state();
+    check_count("last_epoch", last_epoch_, first_epoch_, total_steps_);
+  }
+
  protected:
   void rates(std::int64_t e, bool, Rates& out) const override {
     if (e > total_steps_)

@@ -40,8 +40,10 @@ class CompoundingStepDecay : public StepSchedule {
  protected:
   void rates(std::int64_t e, bool closed, Rates& out) const override {
     const std::int64_t t = e + 1, q = t / period_, r = t % period_;
-    // sum_{k=1..t} floor(k / p) = p q (q - 1) / 2 + q (r + 1)
-    const auto exponent = static_cast<double>(period_ * q * (q - 1) / 2 + q * (r + 1));
+    // sum_{k=1..t} floor(k / p) = p q (q - 1) / 2 + q (r + 1), computed only
+    // for the closed form (at e = 0): for large e it overflows.
+    const auto exponent =
+        closed ? static_cast<double>(period_ * q * (q - 1) / 2 + q * (r + 1)) : 0.0;
     each(out, [&](std::size_t i, double lr) {
       if (closed) return base_lrs_[i] * std::pow(1 - d_, exponent);
       return lr * std::pow(1 - d_, static_cast<double>(t / period_));

@@ -103,6 +103,22 @@ class ReduceLROnPlateau : public MetricSchedule {
   std::int64_t cooldown_counter() const { return cooldown_counter_; }
   bool in_cooldown() const { return cooldown_counter_ > 0; }
 
+  void visit_state(StateFields& f) override {
+    MetricSchedule::visit_state(f);
+    f.field("best", best_);
+    f.field("num_bad_epochs", num_bad_epochs_);
+    f.field("cooldown_counter", cooldown_counter_);
+  }
+  // best is not NaN (a NaN metric is never better); 0 <= num_bad_epochs <=
+  // patience and 0 <= cooldown_counter <= cooldown, as a step leaves them.
+  void check_state() const override {
+    MetricSchedule::check_state();
+    if (std::isnan(best_))
+      detail::fail<std::invalid_argument>(check_.who, ": best = ", best_, " must not be NaN");
+    check_count("num_bad_epochs", num_bad_epochs_, 0, o_.patience);
+    check_count("cooldown_counter", cooldown_counter_, 0, o_.cooldown);
+  }
+
   bool is_better(double a, double best) const {
     const bool min = o_.mode == PlateauMode::min;
     if (o_.threshold_mode == ThresholdMode::rel)
@@ -282,6 +298,30 @@ class KingScheduler : public MetricSchedule {
 
   const std::vector<double>& loss_history() const { return loss_history_; }
   const std::vector<double>& current_lr() const { return current_lr_; }
+
+  void visit_state(StateFields& f) override {
+    MetricSchedule::visit_state(f);
+    f.field("loss_history", loss_history_);
+    // A reader may have moved in a vector of just the loaded size: step()
+    // swaps the history with its buffer, and both need the capacity.
+    if (!f.checking()) loss_history_.reserve(max_history_ + 1);
+    f.field("current_lr", current_lr_, static_cast<std::int64_t>(size()));
+  }
+  // At most min(last_epoch, ceil(1.1 (patience + 1))) finite losses (a
+  // longer history would allocate at the next step); current_lr as lrs.
+  void check_state() const override {
+    MetricSchedule::check_state();
+    const auto most = std::min(static_cast<std::size_t>(last_epoch_), max_history_);
+    if (loss_history_.size() > most)
+      detail::fail<std::invalid_argument>(check_.who, ": loss_history has ", loss_history_.size(),
+                                          " losses after ", last_epoch_,
+                                          " steps; it keeps at most ", max_history_);
+    for (std::size_t k = 0; k < loss_history_.size(); ++k)
+      if (!std::isfinite(loss_history_[k]))
+        detail::fail<std::invalid_argument>(check_.who, ": loss_history[", k,
+                                            "] = ", loss_history_[k], " must be finite");
+    check_lrs("current_lr", current_lr_);
+  }
 
  private:
   std::int64_t patience_;

@@ -33,8 +33,12 @@
 //    build it after the optimizer is where it will stay, and again if the
 //    optimizer is moved.
 //  * PyTorch 1.13's resuming (last_epoch != -1 in the constructor) and
-//    step(epoch) are not offered; last_epoch(), base_lrs() and last_lr() are
-//    the state a checkpoint needs.
+//    step(epoch) are not offered. A checkpoint (checkpoint.hpp) resumes a
+//    schedule instead: visit_state() lists what a step changes (last_epoch,
+//    base_lrs, last_lr and each class's counters, under PyTorch's
+//    state_dict names), check_state() rejects a loaded state this schedule
+//    cannot be in. Options and functions are not state: the schedule is
+//    built again with the same ones, then loaded.
 //  * step() allocates nothing (unless a function given to the schedule
 //    does): the buffers a step writes are sized in the constructor.
 #pragma once
@@ -45,11 +49,13 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "descend/optim/param_groups.hpp"
+#include "descend/optim/state_fields.hpp"
 
 namespace descend {
 
@@ -101,6 +107,28 @@ class ScheduleBase {
   const std::vector<std::size_t>& groups() const { return target_.groups(); }
   const ScheduleTarget& target() const { return target_; }
 
+  // The class, e.g. "descend::StepLR": a checkpoint loads a state only into
+  // the kind that saved it.
+  const char* kind() const { return check_.who; }
+
+  // Lists the state a run's future depends on: last_epoch, base_lrs and
+  // last_lr (one per driven group), then each class's own, after its base's.
+  virtual void visit_state(StateFields& f) {
+    const auto n = static_cast<std::int64_t>(size());
+    f.field("last_epoch", last_epoch_);
+    f.field("base_lrs", base_lrs_, n);
+    f.field("last_lr", last_lr_, n);
+  }
+  // Throws std::invalid_argument (naming the field and its value) when the
+  // state, as loaded through visit_state(), is not one this schedule can be
+  // in: whatever would make a later step() divide by zero, index out of
+  // range or allocate, and what no run with these options reaches.
+  virtual void check_state() const {
+    check_count("last_epoch", last_epoch_, first_epoch_, kMaxEpoch);
+    check_lrs("base_lrs", base_lrs_);
+    check_lrs("last_lr", last_lr_);
+  }
+
  protected:
   ScheduleBase(const ScheduleTarget& target, const char* who)
       : target_(target), check_{who}, last_lr_(size()), old_lr_(size()), old_momentum_(size()) {}
@@ -149,11 +177,36 @@ class ScheduleBase {
     return n == 1 ? std::vector<double>(size(), option.values[0]) : option.values;
   }
 
+  // A loaded count: low <= value <= high.
+  DESCEND_COLD void check_count(const char* name, std::int64_t value, std::int64_t low,
+                                std::int64_t high) const {
+    if (value < low || value > high)
+      detail::fail<std::invalid_argument>(check_.who, ": ", name, " = ", value, " must be in [",
+                                          low, ", ", high, "]");
+  }
+  // Loaded lrs: one per driven group, each finite and >= 0.
+  DESCEND_COLD void check_lrs(const char* name, const std::vector<double>& values) const {
+    if (values.size() != size())
+      detail::fail<std::invalid_argument>(check_.who, ": ", name, " has ", values.size(),
+                                          " values for ", size(), " groups");
+    for (std::size_t i = 0; i < size(); ++i)
+      if (!(values[i] >= 0) || std::isinf(values[i]))
+        detail::fail<std::invalid_argument>(check_.who, ": ", name, "[", i, "] = ", values[i],
+                                            " must be finite and >= 0");
+  }
+
+  // The most steps a loaded last_epoch may count: no run gets near it, and
+  // below it every e + 1 and every conversion of e to double is exact.
+  static constexpr std::int64_t kMaxEpoch = std::int64_t{1} << 53;
+
   ScheduleTarget target_;
   detail::Check check_;
   std::int64_t last_epoch_ = -1;
   std::vector<double> base_lrs_;
   std::vector<double> last_lr_;
+  // The least last_epoch a state has: 0 (the constructor's initial step), or
+  // -1 for a SequentialLR's later schedules, which wait for their milestone.
+  std::int64_t first_epoch_ = 0;
 
  private:
   std::vector<double> old_lr_, old_momentum_;  // apply()'s undo, sized at construction
@@ -498,6 +551,23 @@ class CosineAnnealingWarmRestarts : public StepSchedule {
   std::int64_t T_cur() const { return t_cur_; }
   std::int64_t T_i() const { return t_i_; }
 
+  void visit_state(StateFields& f) override {
+    StepSchedule::visit_state(f);
+    f.field("T_cur", t_cur_);
+    f.field("T_i", t_i_);
+  }
+  // T_i is T_0 T_mult^k (so >= 1: the cosine divides by it), 0 <= T_cur < T_i.
+  void check_state() const override {
+    StepSchedule::check_state();
+    std::int64_t t = t_0_;
+    while (t < t_i_ && t_mult_ > 1 && t <= std::numeric_limits<std::int64_t>::max() / t_mult_)
+      t *= t_mult_;
+    if (t != t_i_)
+      detail::fail<std::invalid_argument>(check_.who, ": T_i = ", t_i_, " is not T_0 = ", t_0_,
+                                          " times a power of T_mult = ", t_mult_);
+    check_count("T_cur", t_cur_, 0, t_i_ - 1);
+  }
+
  protected:
   void rates(std::int64_t e, bool closed, Rates& out) const override {
     const std::pair<std::int64_t, std::int64_t> at = position(e, closed);  // (T_cur, T_i)
@@ -623,9 +693,38 @@ class SequentialLR : public LrSchedule {
     base_lrs_ = initial;
     last_epoch_ = 0;
     last_lr_ = schedules_[0]->last_lr();
+    for (std::size_t k = 1; k < schedules_.size(); ++k) schedules_[k]->first_epoch_ = -1;
   }
   SequentialLR(const SequentialLR&) = delete;
   SequentialLR& operator=(const SequentialLR&) = delete;
+
+  // Its own fields, then each schedule's under schedules[k].
+  void visit_state(StateFields& f) override {
+    LrSchedule::visit_state(f);
+    for (std::size_t k = 0; k < schedules_.size(); ++k) {
+      f.enter("schedules", k);
+      schedules_[k]->visit_state(f);
+      f.leave();
+    }
+  }
+  // Each schedule's state, and its last_epoch the one this last_epoch e
+  // implies: schedule k has stepped from its milestone m[k-1] (0 for k = 0)
+  // up to e or to m[k] - 1, and is at -1 before m[k-1] (k > 0).
+  void check_state() const override {
+    LrSchedule::check_state();
+    for (std::size_t k = 0; k < schedules_.size(); ++k) {
+      const StepSchedule& s = *schedules_[k];
+      s.check_state();
+      const std::int64_t end = k < milestones_.size() ? milestones_[k] - 1 : last_epoch_;
+      const std::int64_t want =
+          k == 0 ? std::max<std::int64_t>(0, std::min(last_epoch_, end))
+                 : std::max<std::int64_t>(-1, std::min(last_epoch_, end) - milestones_[k - 1]);
+      if (s.last_epoch_ != want)
+        detail::fail<std::invalid_argument>(check_.who, ": schedule ", k,
+                                            "'s last_epoch = ", s.last_epoch_, " must be ", want,
+                                            " at last_epoch = ", last_epoch_);
+    }
+  }
 
   void step() override {
     const std::int64_t e = last_epoch_ + 1;
@@ -665,6 +764,20 @@ class ChainedScheduler : public LrSchedule {
   }
   ChainedScheduler(const ChainedScheduler&) = delete;
   ChainedScheduler& operator=(const ChainedScheduler&) = delete;
+
+  // Its own fields, then each schedule's under schedules[k].
+  void visit_state(StateFields& f) override {
+    LrSchedule::visit_state(f);
+    for (std::size_t k = 0; k < schedules_.size(); ++k) {
+      f.enter("schedules", k);
+      schedules_[k]->visit_state(f);
+      f.leave();
+    }
+  }
+  void check_state() const override {
+    LrSchedule::check_state();
+    for (const LrSchedule* s : schedules_) s->check_state();
+  }
 
   void step() override {
     for (LrSchedule* s : schedules_) s->step();
