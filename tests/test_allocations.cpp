@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "descend/checkpoint.hpp"
 #include "descend/nn.hpp"
 #include "descend/optim/clip.hpp"
 #include "descend/optim/guard.hpp"
@@ -465,6 +466,46 @@ TEMPLATE_TEST_CASE("every schedule's step() allocates nothing after the first it
     CHECK(king.loss_history().size() == 5);
     CHECK(t.sgd.lr(0) < 0.1 * 0.9 * 0.9 * 0.9);
   }
+}
+
+// A loaded checkpoint makes its buffers (and King's history) as step() needs
+// them: no step allocates after a load either.
+namespace {
+descend::OneCycleLROptions one_cycle_options() {
+  descend::OneCycleLROptions o;
+  o.max_lr = 0.2;
+  o.total_steps = 100;
+  return o;
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("steps after loading a checkpoint allocate nothing", "[allocations][checkpoint]",
+                   float, double) {
+  Training<TestType> before;
+  descend::OneCycleLR one_cycle(before.sgd, one_cycle_options());
+  descend::KingScheduler king(before.adam, 3, 0.9);
+  double loss = 1;
+  for (int i = 0; i < 8; ++i) {
+    before.sgd.step();
+    one_cycle.step();
+    before.adam.step();
+    king.step(loss += 0.01);
+  }
+  const std::string sgd_bytes = descend::checkpoint_bytes(before.sgd, {one_cycle});
+  const std::string adam_bytes = descend::checkpoint_bytes(before.adam, {king});
+  Training<TestType> after;
+  descend::OneCycleLR one_cycle_after(after.sgd, one_cycle_options());
+  descend::KingScheduler king_after(after.adam, 3, 0.9);
+  descend::load_checkpoint_bytes(sgd_bytes.data(), sgd_bytes.size(), after.sgd, {one_cycle_after});
+  descend::load_checkpoint_bytes(adam_bytes.data(), adam_bytes.size(), after.adam, {king_after});
+  const long before_steps = allocations.load();
+  for (int i = 0; i < 10; ++i) {
+    after.sgd.step();
+    one_cycle_after.step();
+    after.adam.step();
+    king_after.step(loss += 0.01);
+  }
+  CHECK(allocations.load() - before_steps == 0);
 }
 
 // A schedule's set_momentum() goes through the optimizer's set_options(),

@@ -349,6 +349,105 @@ TEMPLATE_TEST_CASE("schedules and the non-finite guard resume with the optimizer
   }
 }
 
+namespace {
+// One schedule on every group, stepped once per step(); the metric ones get a
+// loss that plateaus.
+template <class Make>
+MakeSchedules single(Make make) {
+  return [make](descend::ParamGroups& g) {
+    Schedules s;
+    s.owned.push_back(make(g));
+    descend::ScheduleBase* raw = s.owned.back().get();
+    if (auto* metric = dynamic_cast<descend::MetricSchedule*>(raw))
+      s.step = [metric](int step) { metric->step(1.0 / (1 + step % 6)); };
+    else
+      s.step = [raw](int) { static_cast<descend::LrSchedule*>(raw)->step(); };
+    return s;
+  };
+}
+}  // namespace
+
+// Every schedule kind with an optimizer (test_schedule_state checks each on
+// its own, with more edge states).
+TEMPLATE_TEST_CASE("every schedule resumes with its optimizer, bit for bit", "[checkpoint]", float,
+                   double) {
+  using S = TestType;
+  using G = descend::ParamGroups;
+  descend::SgdOptions sgd;
+  sgd.lr = 0.05;
+  sgd.momentum = 0.9;
+  const MakeOpt<S> make = maker<descend::Sgd<S>>(sgd);
+  const auto half = [](std::int64_t e) { return 1.0 / (1.0 + 0.5 * static_cast<double>(e)); };
+  std::vector<std::pair<const char*, MakeSchedules>> all = {
+      {"StepLR", single([](G& g) { return std::make_unique<descend::StepLR>(g, 3, 0.5); })},
+      {"MultiStepLR", single([](G& g) {
+         return std::make_unique<descend::MultiStepLR>(g, std::vector<std::int64_t>{2, 5, 9}, 0.5);
+       })},
+      {"ConstantLR", single([](G& g) { return std::make_unique<descend::ConstantLR>(g, 0.5, 8); })},
+      {"LinearLR",
+       single([](G& g) { return std::make_unique<descend::LinearLR>(g, 0.2, 1.0, 10); })},
+      {"ExponentialLR",
+       single([](G& g) { return std::make_unique<descend::ExponentialLR>(g, 0.9); })},
+      {"PolynomialLR",
+       single([](G& g) { return std::make_unique<descend::PolynomialLR>(g, 12, 2.0); })},
+      {"CosineAnnealingLR",
+       single([](G& g) { return std::make_unique<descend::CosineAnnealingLR>(g, 5, 0.001); })},
+      {"CosineAnnealingWarmRestarts", single([](G& g) {
+         return std::make_unique<descend::CosineAnnealingWarmRestarts>(g, 3, 2, 0.001);
+       })},
+      {"LambdaLR", single([half](G& g) { return std::make_unique<descend::LambdaLR>(g, half); })},
+      {"MultiplicativeLR", single([](G& g) {
+         return std::make_unique<descend::MultiplicativeLR>(g, [](std::int64_t) { return 0.95; });
+       })},
+      {"CyclicLR", single([](G& g) {
+         descend::CyclicLROptions o;
+         o.base_lr = 0.01;
+         o.max_lr = 0.1;
+         o.step_size_up = 3;
+         o.mode = descend::CyclicMode::triangular2;
+         return std::make_unique<descend::CyclicLR>(g, o);
+       })},
+      {"OneCycleLR linear", single([](G& g) {
+         descend::OneCycleLROptions o;
+         o.max_lr = 0.1;
+         o.total_steps = 30;
+         o.anneal_strategy = descend::AnnealStrategy::linear;
+         o.three_phase = true;
+         return std::make_unique<descend::OneCycleLR>(g, o);
+       })},
+      {"ReduceLROnPlateau", single([](G& g) {
+         descend::ReduceLROnPlateauOptions o;
+         o.patience = 2;
+         return std::make_unique<descend::ReduceLROnPlateau>(g, o);
+       })},
+      {"KingScheduler",
+       single([](G& g) { return std::make_unique<descend::KingScheduler>(g, 4, 0.5); })},
+      {"CompoundingStepDecay",
+       single([](G& g) { return std::make_unique<descend::CompoundingStepDecay>(g, 0.1, 4); })},
+      {"StepDecay", single([](G& g) { return std::make_unique<descend::StepDecay>(g, 0.1, 4); })},
+      {"NoamScheduler",
+       single([](G& g) { return std::make_unique<descend::NoamScheduler>(g, 16, 1.0, 5); })},
+      {"ChainedScheduler",
+       [](G& g) {
+         Schedules s;
+         auto constant = std::make_unique<descend::ConstantLR>(g, 0.5, 6);
+         auto exp = std::make_unique<descend::ExponentialLR>(g, 0.9);
+         auto chain = std::make_unique<descend::ChainedScheduler>(
+             std::vector<std::reference_wrapper<descend::LrSchedule>>{*constant, *exp});
+         auto* raw = chain.get();
+         s.owned.push_back(std::move(constant));
+         s.owned.push_back(std::move(exp));
+         s.owned.push_back(std::move(chain));
+         s.step = [raw](int) { raw->step(); };
+         return s;
+       }},
+  };
+  for (const auto& [name, schedules] : all) {
+    INFO(name);
+    check_resume<S>(make, schedules, 8, 10);
+  }
+}
+
 TEST_CASE("the guard's counts are in the checkpoint", "[checkpoint]") {
   Model<double> m;
   descend::Sgd<double> opt;
