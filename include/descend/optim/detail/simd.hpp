@@ -96,6 +96,57 @@ Vec<P> max(Vec<P> a, Vec<P> b) {
   return {Eigen::internal::pmax(a.v, b.v)};
 }
 
+// A Vec of the same type as V with every coefficient s.
+template <class V>
+V broadcast(typename V::Scalar s) {
+  return splat<decltype(V::v)>(s);
+}
+
+// Comparisons give a mask (every bit set where true, clear where false) for
+// select(); a NaN compares false, as in C++.
+template <class P>
+Vec<P> lt(Vec<P> a, Vec<P> b) {
+  return {Eigen::internal::pcmp_lt(a.v, b.v)};
+}
+template <class P>
+Vec<P> gt(Vec<P> a, Vec<P> b) {
+  return {Eigen::internal::pcmp_lt(b.v, a.v)};
+}
+template <class P>
+Vec<P> eq(Vec<P> a, Vec<P> b) {
+  return {Eigen::internal::pcmp_eq(a.v, b.v)};
+}
+// mask ? a : b, coefficient by coefficient (mask from lt, gt or eq).
+template <class P>
+Vec<P> select(Vec<P> mask, Vec<P> a, Vec<P> b) {
+  return {Eigen::internal::pselect(mask.v, a.v, b.v)};
+}
+template <class P>
+Vec<P> abs(Vec<P> a) {
+  return {Eigen::internal::pabs(a.v)};
+}
+// Eigen's pmin: the same choice as Eigen's .min() and std::min on NaN.
+template <class P>
+Vec<P> min(Vec<P> a, Vec<P> b) {
+  return {Eigen::internal::pmin(a.v, b.v)};
+}
+// As torch.sign (PyTorch 1.13, float and double): 1 where a > 0, -1 where
+// a < 0, and +0 for +0, -0 and NaN.
+template <class P>
+Vec<P> sign(Vec<P> a) {
+  using S = typename Vec<P>::Scalar;
+  const Vec<P> zero = splat<P>(S(0));
+  return select(gt(a, zero), splat<P>(S(1)), select(lt(a, zero), splat<P>(S(-1)), zero));
+}
+// As torch.clamp(a, low, high) for low <= high: min(max(a, low), high), and
+// NaN stays NaN.
+template <class P>
+Vec<P> clamp(Vec<P> a, typename Vec<P>::Scalar low, typename Vec<P>::Scalar high) {
+  const Vec<P> lo = splat<P>(low), hi = splat<P>(high);
+  const Vec<P> r = select(lt(a, lo), lo, a);
+  return select(gt(r, hi), hi, r);
+}
+
 }  // namespace detail
 }  // namespace descend
 
