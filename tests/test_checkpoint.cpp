@@ -847,3 +847,22 @@ TEST_CASE("names are unique and readable", "[checkpoint]") {
   opt.remove(m.w1);
   CHECK(opt.name(0).empty());
 }
+
+TEST_CASE("a group's option the file lacks keeps the optimizer's value", "[checkpoint]") {
+  // As in a state_dict exported from PyTorch, which has no descend options.
+  Stepped s;
+  const std::string file = with_header(s.bytes(), in_meta("param_groups", [](nlohmann::json& g) {
+                                         g[0].erase("decay");
+                                         g[0].erase("eps_placement");
+                                         g[0]["lr"] = 0.25;
+                                         g[0]["foreach"] = nullptr;  // PyTorch's, ignored
+                                       }));
+  descend::AdamOptions o;
+  o.decay = 0.5;
+  o.eps_placement = descend::EpsPlacement::inside_sqrt;
+  Stepped target(false, o);
+  descend::load_checkpoint_bytes(file.data(), file.size(), target.opt);
+  CHECK(target.opt.options().decay == 0.5);
+  CHECK(target.opt.options().eps_placement == descend::EpsPlacement::inside_sqrt);
+  CHECK(target.opt.options().lr == 0.25);
+}

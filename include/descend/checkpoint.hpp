@@ -23,9 +23,10 @@
 // by its registration index otherwise; its group and shape must agree. The
 // group options in the file replace the optimizer's, except that options
 // which decide the state buffers (AMSGrad, momentum 0 or not, centered) must
-// already agree. Any difference, and anything wrong with the file, throws
-// CheckpointError naming it, and leaves optimizer, schedules and transforms
-// as they were. A load replaces all state, including update()'s.
+// already agree; an option the file lacks keeps the optimizer's value (a
+// group exported from PyTorch has no `decay` or `eps_placement`). Any difference, and anything
+// wrong with the file, throws CheckpointError naming it, and leaves optimizer, schedules and
+// transforms as they were. A load replaces all state, including update()'s.
 //
 // The file is safetensors (https://huggingface.co/docs/safetensors): an
 // 8-byte little-endian header length N, N bytes of JSON, then raw
@@ -412,32 +413,40 @@ class JsonWriter : public StateFields {
 // StateFields from a JSON object: a checking pass, then an assigning one.
 class JsonReader : public StateFields {
  public:
-  JsonReader(const Json& root, std::string where) : stack_{&root}, path_{std::move(where)} {}
+  // `lenient`: a field the JSON lacks keeps its value (a group's options
+  // written by another program, such as PyTorch's, which lack descend's own).
+  JsonReader(const Json& root, std::string where, bool lenient = false)
+      : stack_{&root}, path_{std::move(where)}, lenient_(lenient) {}
   void set_checking(bool checking) { checking_ = checking; }
   bool checking() const override { return checking_; }
 
   void field(const char* name, double& v) override {
+    if (skipped(name)) return;
     double x;
     if (!to_number(at(name), x)) bad(name, "a number");
     if (!checking_) v = x;
   }
   void field(const char* name, std::int64_t& v) override {
+    if (skipped(name)) return;
     const Json& j = at(name);
     if (!j.is_number_integer()) bad(name, "an integer");
     if (!checking_) v = j.get<std::int64_t>();
   }
   void field(const char* name, std::size_t& v) override {
+    if (skipped(name)) return;
     const Json& j = at(name);
     if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<std::int64_t>() >= 0))
       bad(name, "a non-negative integer");
     if (!checking_) v = j.get<std::size_t>();
   }
   void field(const char* name, bool& v) override {
+    if (skipped(name)) return;
     const Json& j = at(name);
     if (!j.is_boolean()) bad(name, "true or false");
     if (!checking_) v = j.get<bool>();
   }
   void field(const char* name, std::vector<double>& v, std::int64_t size) override {
+    if (skipped(name)) return;
     const Json& j = at(name);
     if (!j.is_array()) bad(name, "a list of numbers");
     if (size >= 0 && j.size() != static_cast<std::size_t>(size))
@@ -450,6 +459,7 @@ class JsonReader : public StateFields {
     for (std::size_t i = 0; i < j.size(); ++i) to_number(j[i], v[i]);
   }
   void field(const char* name, double& a, double& b) override {
+    if (skipped(name)) return;
     const Json& j = at(name);
     double x, y;
     if (!j.is_array() || j.size() != 2 || !to_number(j[0], x) || !to_number(j[1], y))
@@ -457,6 +467,7 @@ class JsonReader : public StateFields {
     if (!checking_) a = x, b = y;
   }
   void choice(const char* name, int& v, const char* const* names, std::size_t count) override {
+    if (skipped(name)) return;
     const Json& j = at(name);
     for (std::size_t i = 0; j.is_string() && i < count; ++i) {
       if (j.get_ref<const std::string&>() == names[i]) {
@@ -481,6 +492,7 @@ class JsonReader : public StateFields {
   }
 
  private:
+  bool skipped(const char* name) const { return lenient_ && !stack_.back()->contains(name); }
   const Json& at(const char* name) const {
     const Json& o = *stack_.back();
     const auto it = o.find(name);
@@ -495,6 +507,7 @@ class JsonReader : public StateFields {
   std::vector<const Json*> stack_;
   std::string path_;
   bool checking_ = true;
+  bool lenient_ = false;
 };
 
 // Where coefficient (r, c) of a parameter is in its state buffers, which
@@ -681,7 +694,7 @@ struct CheckpointAccess {
     opt.begin_staging();
     std::vector<double> initial(groups.size(), std::numeric_limits<double>::quiet_NaN());
     for (std::size_t g = 0; g < groups.size(); ++g) {
-      JsonReader reader(groups[g], concat("param_groups[", g, "]"));
+      JsonReader reader(groups[g], concat("param_groups[", g, "]"), true);
       opt.stage_options(g, reader);
       reader.set_checking(false);
       opt.stage_options(g, reader);
