@@ -1,0 +1,499 @@
+// descend::Lbfgs against torch.optim.LBFGS 1.13: tests/reference/lbfgs.inc,
+// recorded by tests/reference/generate_lbfgs.py from real torch runs in
+// float64, with and without the strong-Wolfe line search. The closures here
+// compute the loss and gradient with the same operations, in the same order,
+// as the generator's plain-Python closures, so both sides evaluate the same
+// function bit for bit and every difference is the optimizer's. Every closure
+// evaluation is compared (where it is evaluated, the loss), then after each
+// step() the returned loss, n_iter, func_evals and the parameters.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "descend/optim/lbfgs.hpp"
+
+namespace {
+
+struct LbfgsCase {
+  const char* name;
+  const char* problem;
+  double lr;
+  int max_iter;
+  int max_eval;           // -1: unset
+  int resolved_max_eval;  // torch's param_groups[0]["max_eval"]
+  double tolerance_grad;
+  double tolerance_change;
+  int history_size;
+  bool strong_wolfe;
+  int steps;
+  int evals;
+  const double* evaluations;  // per evaluation: step, loss, parameters
+  const double* after;        // per step: returned loss, n_iter, func_evals, parameters
+};
+
+#include "reference/lbfgs.inc"
+
+// The generator's closures, operation by operation.
+template <class S>
+struct Rosenbrock {
+  static constexpr int n = 2;
+  Eigen::Matrix<S, 2, 1> x{S(-1.5), S(2)};
+  Eigen::Matrix<S, 2, 1> g;
+
+  void add_to(descend::Lbfgs<S>& opt) { opt.add(x, g); }
+  S operator()() {
+    const S a = S(1) - x[0];
+    const S b = x[1] - x[0] * x[0];
+    g[0] = S(-2) * a - S(400) * (x[0] * b);
+    g[1] = S(200) * b;
+    return a * a + S(100) * (b * b);
+  }
+  std::vector<double> flat() const { return {double(x[0]), double(x[1])}; }
+};
+
+template <class S>
+struct ExpFit {
+  static constexpr int n = 3;
+  Eigen::Matrix<S, 2, 1> ab{S(1), S(0.5)};  // a, b
+  Eigen::Matrix<S, 1, 1> c{S(0)};
+  Eigen::Matrix<S, 2, 1> g_ab;
+  Eigen::Matrix<S, 1, 1> g_c;
+
+  void add_to(descend::Lbfgs<S>& opt) {
+    opt.add(ab, g_ab);
+    opt.add(c, g_c);
+  }
+  S operator()() {
+    const S a = ab[0], b = ab[1];
+    S f = 0, ga = 0, gb = 0, gc = 0;
+    for (int i = 0; i < 20; ++i) {
+      const S t = S(kExpT[i]);
+      const S e = std::exp(-b * t);
+      const S r = a * e + c[0] - S(kExpY[i]);
+      f += r * r;
+      ga += r * e;
+      gb -= r * (a * t * e);
+      gc += r;
+    }
+    g_ab << ga, gb;
+    g_c[0] = gc;
+    return S(0.5) * f;
+  }
+  std::vector<double> flat() const { return {double(ab[0]), double(ab[1]), double(c[0])}; }
+};
+
+// W is any 2x3 Eigen object (a Matrix, or a Block of a larger one).
+template <class S, class WType = Eigen::Matrix<S, 2, 3>>
+struct Linear {
+  static constexpr int n = 8;
+  WType w;
+  Eigen::Matrix<S, 2, 3> gw;
+  Eigen::Matrix<S, Eigen::Dynamic, 1> v, gv;
+
+  template <class... Args>
+  explicit Linear(Args&&... args) : w(std::forward<Args>(args)...), v(2), gv(2) {
+    w << S(0.1), S(0.3), S(-0.1), S(-0.2), S(0), S(0.2);  // column-major: torch's W^T rows
+    v << S(0.05), S(-0.05);
+  }
+  void add_to(descend::Lbfgs<S>& opt) {
+    opt.add(w, gw);
+    opt.add(v, gv);
+  }
+  S operator()() {
+    S f = 0;
+    gw.setZero();
+    gv.setZero();
+    for (int k = 0; k < 8; ++k) {
+      for (int o = 0; o < 2; ++o) {
+        S acc = v[o];
+        for (int j = 0; j < 3; ++j) acc += w(o, j) * S(kLinX[3 * k + j]);
+        const S r = acc - S(kLinY[2 * k + o]);
+        f += r * r;
+        for (int j = 0; j < 3; ++j) gw(o, j) += r * S(kLinX[3 * k + j]);
+        gv[o] += r;
+      }
+    }
+    return S(0.5) * f;
+  }
+  std::vector<double> flat() const {
+    std::vector<double> out;
+    for (int j = 0; j < 3; ++j)
+      for (int o = 0; o < 2; ++o) out.push_back(double(w(o, j)));
+    out.push_back(double(v[0]));
+    out.push_back(double(v[1]));
+    return out;
+  }
+};
+
+descend::LbfgsOptions options_of(const LbfgsCase& c) {
+  descend::LbfgsOptions o;
+  o.lr = c.lr;
+  o.max_iter = c.max_iter;
+  if (c.max_eval >= 0) o.max_eval = c.max_eval;
+  o.tolerance_grad = c.tolerance_grad;
+  o.tolerance_change = c.tolerance_change;
+  o.history_size = c.history_size;
+  o.line_search = c.strong_wolfe ? descend::LineSearch::strong_wolfe : descend::LineSearch::none;
+  return o;
+}
+
+// What a run saw: rows of (step, loss, parameters) per evaluation and of
+// (returned loss, n_iter, func_evals, parameters) per step.
+struct Run {
+  std::vector<std::vector<double>> evals, after;
+};
+
+template <class S, class Problem>
+Run run(Problem& p, const descend::LbfgsOptions& options, int steps) {
+  descend::Lbfgs<S> opt(options);
+  p.add_to(opt);
+  Run out;
+  int step = 0;
+  auto closure = [&] {
+    std::vector<double> row = {double(step)};
+    const S loss = p();
+    row.push_back(double(loss));
+    for (double x : p.flat()) row.push_back(x);
+    out.evals.push_back(row);
+    return loss;
+  };
+  for (; step < steps; ++step) {
+    const double loss = opt.step(closure);
+    std::vector<double> row = {loss, double(opt.n_iter()), double(opt.func_evals())};
+    for (double x : p.flat()) row.push_back(x);
+    out.after.push_back(row);
+  }
+  return out;
+}
+
+double rel_diff(double a, double b) {
+  if (a == b) return 0;
+  return std::abs(a - b) / std::max(std::abs(a), std::abs(b));
+}
+
+// The largest relative difference between a run and torch's rows; one
+// failure names the first coefficient off by more than 1e-12.
+double compare(const std::vector<std::vector<double>>& rows, const double* reference,
+               std::size_t width, const char* what) {
+  double worst = 0;
+  std::string first;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    REQUIRE(rows[r].size() == width);
+    for (std::size_t k = 0; k < width; ++k) {
+      const double d = rel_diff(rows[r][k], reference[r * width + k]);
+      if (!(d <= 1e-12) && first.empty())
+        first = std::string(what) + " " + std::to_string(r) + ", column " + std::to_string(k) +
+                ": relative difference " + std::to_string(d);
+      worst = std::max(worst, d);
+    }
+  }
+  INFO(first);
+  CHECK(first.empty());
+  return worst;
+}
+
+template <class Problem>
+Run run_problem(const descend::LbfgsOptions& options, int steps) {
+  Problem p;
+  return run<double>(p, options, steps);
+}
+
+}  // namespace
+
+TEST_CASE("Lbfgs follows torch.optim.LBFGS evaluation by evaluation in double") {
+  double worst = 0;
+  int total = 0;
+  for (const LbfgsCase& c : kCases) {
+    INFO(c.name);
+    const descend::LbfgsOptions options = options_of(c);
+    Run r;
+    std::size_t n = 0;
+    const std::string problem = c.problem;
+    if (problem == "rosenbrock") {
+      r = run_problem<Rosenbrock<double>>(options, c.steps);
+      n = Rosenbrock<double>::n;
+    } else if (problem == "expfit") {
+      r = run_problem<ExpFit<double>>(options, c.steps);
+      n = ExpFit<double>::n;
+    } else {
+      r = run_problem<Linear<double>>(options, c.steps);
+      n = Linear<double>::n;
+    }
+    CHECK(descend::Lbfgs<double>(options).max_eval() == c.resolved_max_eval);
+    REQUIRE(r.evals.size() == static_cast<std::size_t>(c.evals));
+    REQUIRE(r.after.size() == static_cast<std::size_t>(c.steps));
+    worst = std::max(worst, compare(r.evals, c.evaluations, 2 + n, "evaluation"));
+    worst = std::max(worst, compare(r.after, c.after, 3 + n, "after step"));
+    total += c.evals;
+  }
+  WARN("16 torch runs, " << total << " closure evaluations, max relative difference " << worst);
+}
+
+TEST_CASE("Lbfgs in float converges where torch's double runs do") {
+  for (const bool wolfe : {false, true}) {
+    INFO((wolfe ? "strong_wolfe" : "no line search"));
+    descend::LbfgsOptions o;
+    o.line_search = wolfe ? descend::LineSearch::strong_wolfe : descend::LineSearch::none;
+    ExpFit<float> e;
+    run<float>(e, o, 5);
+    // torch's double minimiser (exp_default_*): a 2.49744, b 1.30108, c 0.401146.
+    CHECK(std::abs(e.ab[0] - 2.49744f) < 1e-3f);
+    CHECK(std::abs(e.ab[1] - 1.30108f) < 1e-3f);
+    CHECK(std::abs(e.c[0] - 0.401146f) < 1e-3f);
+    Linear<float> l;
+    run<float>(l, o, 3);
+    Linear<double> ld;
+    run<double>(ld, o, 3);
+    for (std::size_t k = 0; k < 8; ++k) CHECK(std::abs(l.flat()[k] - ld.flat()[k]) < 1e-4);
+  }
+  descend::LbfgsOptions o;
+  o.line_search = descend::LineSearch::strong_wolfe;
+  Rosenbrock<float> r;
+  run<float>(r, o, 5);
+  CHECK(std::abs(r.x[0] - 1) < 1e-2f);
+  CHECK(std::abs(r.x[1] - 1) < 2e-2f);
+}
+
+// Hand derivation, f = (1 - x)^2 + 100 (y - x^2)^2 at (-1.5, 2):
+//   a = 1 - x = 2.5, b = y - x^2 = -0.25, f = 6.25 + 6.25 = 12.5,
+//   g = (-2a - 400 x b, 200 b) = (-5 - 150, -50) = (-155, -50), |g|_1 = 205,
+//   first iteration: d = -g, t = min(1, 1/205) lr = lr/205, x1 = x0 + t d.
+TEST_CASE("The first iteration is steepest descent with t = min(1, 1/|g|_1) lr") {
+  for (const double lr : {1.0, 0.3}) {
+    descend::LbfgsOptions o;
+    o.lr = lr;
+    o.max_iter = 1;
+    Rosenbrock<double> p;
+    descend::Lbfgs<double> opt(o);
+    p.add_to(opt);
+    int evaluations = 0;
+    const double loss = opt.step([&] {
+      ++evaluations;
+      return p();
+    });
+    CHECK(loss == 12.5);
+    CHECK(evaluations == 1);  // no evaluation after the last iteration
+    const double t = lr / 205;
+    CHECK(p.x[0] == Approx(-1.5 + t * 155).epsilon(1e-15));
+    CHECK(p.x[1] == Approx(2 + t * 50).epsilon(1e-15));
+    CHECK(opt.n_iter() == 1);
+    CHECK(opt.func_evals() == 1);
+  }
+  // |g|_1 < 1: t = lr. f = |x|^2 / 2, g = x = (0.2, -0.1), |g|_1 = 0.3.
+  for (const double lr : {1.0, 0.5}) {
+    descend::LbfgsOptions o;
+    o.lr = lr;
+    o.max_iter = 1;
+    Eigen::Vector2d x(0.2, -0.1), g;
+    descend::Lbfgs<double> opt(o);
+    opt.add(x, g);
+    opt.step([&] {
+      g = x;
+      return 0.5 * x.squaredNorm();
+    });
+    CHECK(x[0] == Approx(0.2 * (1 - lr)).margin(1e-17));
+    CHECK(x[1] == Approx(-0.1 * (1 - lr)).margin(1e-17));
+  }
+}
+
+// Hand derivation, f = x^2 (g = 2x) from x = 3, exact in binary:
+//   eval 1: x = 3, g = 6; d = -6, t = 1/6: x = 2.
+//   eval 2: x = 2, g = 4; y = 4 - 6 = -2, s = t d = -1, ys = 2, rho = 1/2,
+//   H = ys / yy = 1/2; q = -4, a = rho s q = 2, q = q - a y = 0, d = H q = 0,
+//   b = rho y d = 0, d = d + (a - b) s = -2; t = lr = 1: x = 0 (Newton's step).
+//   eval 3: x = 0, g = 0: max|g| <= tolerance_grad, stop.
+TEST_CASE("The second iteration takes the L-BFGS step derived by hand") {
+  Eigen::Matrix<double, 1, 1> x(3.0), g;
+  descend::Lbfgs<double> opt;
+  opt.add(x, g);
+  std::vector<double> seen;
+  opt.step([&] {
+    seen.push_back(x[0]);
+    g[0] = 2 * x[0];
+    return x[0] * x[0];
+  });
+  CHECK(seen == std::vector<double>{3, 2, 0});
+  CHECK(x[0] == 0);
+  CHECK(opt.n_iter() == 2);
+  CHECK(opt.history_length() == 1);
+  // A later step sees max|g| <= tolerance_grad at once: one evaluation, no iteration.
+  opt.step([&] {
+    seen.push_back(x[0]);
+    g[0] = 2 * x[0];
+    return x[0] * x[0];
+  });
+  CHECK(seen.size() == 4);
+  CHECK(opt.n_iter() == 2);
+  CHECK(opt.func_evals() == 4);
+}
+
+TEST_CASE("Several parameters of several kinds are one flat vector in registration order") {
+  descend::LbfgsOptions o;
+  o.history_size = 3;
+  o.max_iter = 4;
+  o.line_search = descend::LineSearch::strong_wolfe;
+  Linear<double> plain;
+  const Run a = run<double>(plain, o, 4);
+  // W as a strided Block of a larger matrix, and a Map of the bias: the same
+  // coefficients in the same order, so the same numbers bit for bit.
+  Eigen::MatrixXd big = Eigen::MatrixXd::Constant(4, 5, 7.0);
+  Linear<double, Eigen::Block<Eigen::MatrixXd>> blocked(big, 1, 1, 2, 3);
+  const Run b = run<double>(blocked, o, 4);
+  CHECK(a.evals == b.evals);
+  CHECK(a.after == b.after);
+  CHECK(big(0, 0) == 7.0);  // outside the block: untouched
+  CHECK(big(3, 4) == 7.0);
+}
+
+TEST_CASE("max_eval defaults to max_iter * 5 / 4 in integer arithmetic") {
+  for (const auto& [iter, eval] :
+       std::vector<std::pair<int, int>>{{20, 25}, {1, 1}, {3, 3}, {4, 5}, {7, 8}, {100, 125}}) {
+    descend::LbfgsOptions o;
+    o.max_iter = iter;
+    CHECK(descend::Lbfgs<double>(o).max_eval() == eval);
+  }
+  descend::LbfgsOptions o;
+  o.max_eval = 3;
+  CHECK(descend::Lbfgs<float>(o).max_eval() == 3);
+}
+
+namespace {
+template <class S = double>
+std::string rejection(const descend::LbfgsOptions& o) {
+  try {
+    descend::Lbfgs<S> opt(o);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+}  // namespace
+
+TEST_CASE("Bad options are rejected naming the option and its value") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  descend::LbfgsOptions o;
+  o.lr = -1;
+  CHECK(rejection(o) == "descend::Lbfgs: lr = -1 must be >= 0");
+  o.lr = nan;
+  CHECK(rejection(o) == "descend::Lbfgs: lr = nan must be >= 0");
+  o.lr = 1e39;
+  CHECK(rejection<float>(o) ==
+        "descend::Lbfgs: lr = 1e+39 overflows float (the optimizer's Scalar)");
+  o = {};
+  o.max_iter = 0;
+  CHECK(rejection(o) == "descend::Lbfgs: max_iter = 0 must be >= 1");
+  o = {};
+  o.max_eval = 0;
+  CHECK(rejection(o) == "descend::Lbfgs: max_eval = 0 must be >= 1");
+  o = {};
+  o.history_size = 0;
+  CHECK(rejection(o) == "descend::Lbfgs: history_size = 0 must be >= 1");
+  o = {};
+  o.tolerance_grad = -1e-7;
+  CHECK(rejection(o) == "descend::Lbfgs: tolerance_grad = -1e-07 must be >= 0");
+  o = {};
+  o.tolerance_change = inf;
+  CHECK(rejection(o) == "descend::Lbfgs: tolerance_change = inf must be finite");
+  o = {};
+  o.line_search = static_cast<descend::LineSearch>(7);
+  CHECK(rejection(o) ==
+        "descend::Lbfgs: line_search must be LineSearch::none or LineSearch::strong_wolfe");
+  CHECK(rejection(descend::LbfgsOptions{}) == "accepted");
+}
+
+TEST_CASE("Misuse is rejected with descend's messages") {
+  auto quadratic = [](const Eigen::VectorXd& x, Eigen::VectorXd& g) {
+    g = x;
+    return 0.5 * x.squaredNorm();
+  };
+  SECTION("step() with nothing registered") {
+    descend::Lbfgs<double> opt;
+    CHECK_THROWS_WITH(opt.step([] { return 0.0; }),
+                      "descend::Lbfgs: step() with no registered parameter");
+  }
+  SECTION("a gradient of another shape") {
+    Eigen::VectorXd x(3), g(2);
+    descend::Lbfgs<double> opt;
+    CHECK_THROWS_AS(opt.add(x, g), descend::ShapeError);
+    CHECK(opt.num_registered() == 0);
+  }
+  SECTION("a gradient that is its parameter, or shares memory with another pair") {
+    Eigen::VectorXd x = Eigen::VectorXd::Ones(4), g(4), h(2);
+    descend::Lbfgs<double> opt;
+    CHECK_THROWS_WITH(opt.add(x, x),
+                      "descend::Lbfgs: registered parameter #0: its gradient shares memory with "
+                      "its parameter");
+    opt.add(x, g);
+    Eigen::Map<Eigen::VectorXd> tail(x.data() + 2, 2);
+    CHECK_THROWS_AS(opt.add(tail, h), std::invalid_argument);
+    CHECK(opt.num_registered() == 1);
+  }
+  SECTION("a registered Matrix resized after the first step") {
+    Eigen::VectorXd x = Eigen::VectorXd::Ones(3), g(3);
+    descend::Lbfgs<double> opt;
+    opt.add(x, g);
+    auto closure = [&] { return quadratic(x, g); };
+    opt.step(closure);
+    x = Eigen::VectorXd::Ones(5);
+    CHECK_THROWS_WITH(opt.step(closure),
+                      "descend::Lbfgs: the registered parameters hold 5 coefficients, the state "
+                      "was made for 3: call reset() after changing them");
+    opt.reset();
+    opt.step(closure);
+    CHECK(x.norm() < 1e-12);
+  }
+  SECTION("add() or step() from inside the closure") {
+    Eigen::VectorXd x = Eigen::VectorXd::Ones(3), g(3), y(2), gy(2);
+    descend::Lbfgs<double> opt;
+    opt.add(x, g);
+    CHECK_THROWS_WITH(opt.step([&] {
+      opt.add(y, gy);
+      return quadratic(x, g);
+    }),
+                      "descend::Lbfgs: add() inside step()'s closure");
+    opt.reset();
+    CHECK_THROWS_WITH(opt.step([&] { return opt.step([] { return 0.0; }); }),
+                      "descend::Lbfgs: step() inside step()'s closure");
+  }
+}
+
+TEST_CASE("A closure may assign a new gradient Matrix at each evaluation") {
+  // g = x assigns into g's buffer; g = some VectorXd temporary moves a new
+  // buffer into g: both are read where they are.
+  Eigen::VectorXd x(3), g(3), xs(3), gs(3);
+  x << 1, -2, 0.5;
+  xs = x;
+  descend::LbfgsOptions o;
+  o.line_search = descend::LineSearch::strong_wolfe;
+  descend::Lbfgs<double> a(o), b(o);
+  a.add(x, g);
+  b.add(xs, gs);
+  const Eigen::Vector3d c(1, 10, 100);
+  a.step([&] {
+    g = c.cwiseProduct(x);
+    return 0.5 * x.dot(c.cwiseProduct(x));
+  });
+  b.step([&] {
+    gs = Eigen::VectorXd(c.cwiseProduct(xs));  // a moved-in buffer
+    return 0.5 * xs.dot(c.cwiseProduct(xs));
+  });
+  CHECK(x == xs);
+  CHECK(x.norm() < 1e-6);
+}
+
+TEST_CASE("zero_grad() zeroes every registered gradient") {
+  Eigen::MatrixXd w(2, 2), gw = Eigen::MatrixXd::Ones(2, 2);
+  Eigen::VectorXd v(3), gv = Eigen::VectorXd::Ones(3);
+  descend::Lbfgs<double> opt;
+  opt.add(w, gw);
+  opt.add(v, gv);
+  opt.zero_grad();
+  CHECK(gw.isZero(0));
+  CHECK(gv.isZero(0));
+}
