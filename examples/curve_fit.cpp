@@ -115,7 +115,8 @@ double run_lbfgs(Fit& fit, const Settings& s) {
   return loss;
 }
 
-// Adam until its loss is at most `target` (one evaluation per step).
+// Adam until its loss is at most `target` (one evaluation per step), or,
+// with target 0, for its whole budget.
 double run_adam(Fit& fit, const Settings& s, double target) {
   descend::AdamOptions o;
   o.lr = s.adam_lr;
@@ -128,7 +129,9 @@ double run_adam(Fit& fit, const Settings& s, double target) {
     loss = fit();
   }
   fit.print("adam", loss);
-  if (loss <= target)
+  if (target == 0)
+    std::printf("       ran its budget of %ld evaluations (lr %g)\n", fit.evaluations, s.adam_lr);
+  else if (loss <= target)
     std::printf("       reached L-BFGS's loss within 0.1%% after %ld evaluations (lr %g)\n",
                 fit.evaluations, s.adam_lr);
   else
