@@ -38,7 +38,10 @@
 // Numbers. Vectors and the two-loop coefficients (rho, a_i, b_i, H, g.d) are
 // in Scalar, as torch keeps them in the parameters' dtype; the loss is a
 // double (torch's float(closure())), and so are the step t and the line
-// search's interpolation. In double the trajectory is torch's to rounding
+// search's interpolation. x + t d, q - a_k y_k and d + (a_k - b_k) s_k are
+// fused multiply-adds (std::fma), as torch's add_(alpha=) computes them; dot
+// products are summed in order, unfused, as the BLAS ddot torch calls. In
+// double the trajectory is torch's to rounding
 // (tests/test_lbfgs.cpp: every closure evaluation, 1e-12 relative). In float
 // torch does some of the line search's scalar arithmetic in float32 where
 // descend does it in double: the path is a float path, not torch's bit for bit.
