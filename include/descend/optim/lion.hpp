@@ -106,9 +106,9 @@ class Lion : public GroupedOptimizer<Scalar, LionOptions> {
       V w = V::load(pw);
       const V g = V::load(pg);
       const V m = V::load(s);
-      if (decoupled) w = shrink * w;                    // w = (1 - lr λ) w
-      const V c = beta1 * m + one_minus_beta1 * g;      // c = β1 m + (1 - β1) g
-      w = w - lr * sign(c);                             // w = w - lr sign(c)
+      if (decoupled) w = shrink * w;                // w = (1 - lr λ) w
+      const V c = beta1 * m + one_minus_beta1 * g;  // c = β1 m + (1 - β1) g
+      w = w - lr * sign(c);                         // w = w - lr sign(c)
       w.store(pw);
       (beta2 * m + one_minus_beta2 * g).store(s);  // m = β2 m + (1 - β2) g
     }

@@ -77,9 +77,9 @@ class Rprop : public GroupedOptimizer<Scalar, RpropOptions> {
     const Scalar etaminus = static_cast<Scalar>(options.etaminus);
     const Scalar etaplus = static_cast<Scalar>(options.etaplus);
     if (!(options.etaminus > 0 && options.etaminus < 1 && etaminus > 0 && etaminus < 1))
-      detail::fail<std::invalid_argument>(this->who_, ": etaminus = ", options.etaminus,
-                                          " must be in (0, 1), also as ", detail::scalar_name<Scalar>(),
-                                          " (etas: 0 < etaminus < 1 < etaplus)");
+      detail::fail<std::invalid_argument>(
+          this->who_, ": etaminus = ", options.etaminus, " must be in (0, 1), also as ",
+          detail::scalar_name<Scalar>(), " (etas: 0 < etaminus < 1 < etaplus)");
     if (!(options.etaplus > 1 && etaplus > 1))
       detail::fail<std::invalid_argument>(this->who_, ": etaplus = ", options.etaplus,
                                           " must be > 1, also as ", detail::scalar_name<Scalar>(),
@@ -137,8 +137,8 @@ class Rprop : public GroupedOptimizer<Scalar, RpropOptions> {
       const V eta = select(gt(prod, zero), broadcast<V>(etaplus),  // η+, η-, or 1
                            select(flipped, broadcast<V>(etaminus), broadcast<V>(1)));
       const V step = clamp(V::load(s + n) * eta, step_min, step_max);  // clamp(step η, min, max)
-      g = select(flipped, zero, g);                                  // g = 0 where it flipped
-      const V w = V::load(pw) - sign(g) * step;                      // w = w - sign(g) step
+      g = select(flipped, zero, g);                                    // g = 0 where it flipped
+      const V w = V::load(pw) - sign(g) * step;                        // w = w - sign(g) step
       w.store(pw);
       g.store(s);  // prev = g
       step.store(s + n);
