@@ -7,7 +7,7 @@ Sources, each checked against an independent second one inside this script:
     (torch/optim/rprop.py, _single_tensor_rprop), stepped as users step it
     (gradients written into .grad, optimizer.step(), then scheduler.step() if
     any); checked against a plain-Python transcription of that code (floats,
-    math.copysign-free sign as torch.sign: 0 for 0 and NaN).
+    with sign as torch.sign: 0 for +-0 and NaN).
   * ASGD: REAL PyTorch 1.13, float64 parameters, with ONE deviation, the one
     descend makes: torch.optim.ASGD keeps eta and mu as torch.tensor(x),
     float32 by default even for float64 parameters; descend computes them in
@@ -272,9 +272,6 @@ def run_plain(case, rule, **kw):
     for t in range(1, STEPS + 1):
         factor = step_lr(case.schedule, t - 1)
         lrs = [o["lr"] * factor for o in case.options]
-        extra = {}
-        if "lag" in kw:
-            extra = {"lag_lr": None}
         row = list(lrs)
         grads = [[field(k, xi, case.sign) for k, xi in zip(kk, x)] for kk, x in zip(ks, xs)]
         for i, m in enumerate(case.membership):
