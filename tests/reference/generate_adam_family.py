@@ -98,9 +98,9 @@ for opt in ["nadam", "radam", "adamax"]:
 CASES += [
     Case("nadam: momentum_decay 0.04", "nadam", ["lr=0.05 momentum_decay=0.04"]),
     Case("nadam: momentum_decay 0", "nadam", ["lr=0.05 momentum_decay=0"]),
-    # rho_inf = 19: unrectified for t <= 2, rectified after.
-    Case("radam: beta2 0.9 (rectified from t = 3)", "radam", ["lr=0.05 beta2=0.9"]),
-    # rho_inf = 4 (beta2 = 0.6 exactly as 2/3 - ...): never rectified.
+    # rho_inf = 19, rho_t = 1, 1.95, 2.86, 3.74, 4.58, 5.39, ...: rectified from t = 6.
+    Case("radam: beta2 0.9 (rectified from t = 6)", "radam", ["lr=0.05 beta2=0.9"]),
+    # rho_inf = 2 / (1 - 0.6) - 1 = 4 in double: rho_t < 4, never rectified.
     Case("radam: beta2 0.6 (never rectified)", "radam", ["lr=0.05 beta2=0.6"]),
     Case("radam: StepLR", "radam", ["lr=0.05 beta2=0.95"], schedule="step step_size=10 gamma=0.5"),
     Case("nadam: StepLR, two groups", "nadam", ["lr=0.05", "lr=0.02 beta1=0.8"],
