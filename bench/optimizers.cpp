@@ -154,6 +154,14 @@ std::vector<Config> configs() {
   adam.weight_decay = 1e-2;
   adam.decoupled_weight_decay = true;
   c.push_back(config<descend::AdamOptions, descend::Adam>("adamw", 4, 3, adam));
+  descend::RpropOptions rprop;
+  c.push_back(config<descend::RpropOptions, descend::Rprop>("rprop", 4, 3, rprop));
+  descend::AsgdOptions asgd;
+  asgd.t0 = 0;  // averaging (reads and writes ax) from the third update
+  c.push_back(config<descend::AsgdOptions, descend::Asgd>("asgd", 3, 2, asgd));
+  descend::LionOptions lion;
+  lion.weight_decay = 0.1;
+  c.push_back(config<descend::LionOptions, descend::Lion>("lion", 3, 2, lion));
   return c;
 }
 

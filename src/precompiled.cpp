@@ -29,4 +29,16 @@ template class Adam<float>;
 template class Adam<double>;
 template class AdamW<float>;
 template class AdamW<double>;
+template class GroupedOptimizer<float, RpropOptions>;
+template class GroupedOptimizer<double, RpropOptions>;
+template class Rprop<float>;
+template class Rprop<double>;
+template class GroupedOptimizer<float, AsgdOptions>;
+template class GroupedOptimizer<double, AsgdOptions>;
+template class Asgd<float>;
+template class Asgd<double>;
+template class GroupedOptimizer<float, LionOptions>;
+template class GroupedOptimizer<double, LionOptions>;
+template class Lion<float>;
+template class Lion<double>;
 }  // namespace descend
