@@ -154,6 +154,12 @@ std::vector<Config> configs() {
   adam.weight_decay = 1e-2;
   adam.decoupled_weight_decay = true;
   c.push_back(config<descend::AdamOptions, descend::Adam>("adamw", 4, 3, adam));
+  descend::NadamOptions nadam;
+  c.push_back(config<descend::NadamOptions, descend::Nadam>("nadam", 4, 3, nadam));
+  descend::RadamOptions radam;
+  c.push_back(config<descend::RadamOptions, descend::Radam>("radam", 4, 3, radam));
+  descend::AdamaxOptions adamax;
+  c.push_back(config<descend::AdamaxOptions, descend::Adamax>("adamax", 4, 3, adamax));
   descend::RpropOptions rprop;
   c.push_back(config<descend::RpropOptions, descend::Rprop>("rprop", 4, 3, rprop));
   descend::AsgdOptions asgd;

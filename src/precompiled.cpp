@@ -41,4 +41,16 @@ template class GroupedOptimizer<float, LionOptions>;
 template class GroupedOptimizer<double, LionOptions>;
 template class Lion<float>;
 template class Lion<double>;
+template class GroupedOptimizer<float, NadamOptions>;
+template class GroupedOptimizer<double, NadamOptions>;
+template class Nadam<float>;
+template class Nadam<double>;
+template class GroupedOptimizer<float, RadamOptions>;
+template class GroupedOptimizer<double, RadamOptions>;
+template class Radam<float>;
+template class Radam<double>;
+template class GroupedOptimizer<float, AdamaxOptions>;
+template class GroupedOptimizer<double, AdamaxOptions>;
+template class Adamax<float>;
+template class Adamax<double>;
 }  // namespace descend

@@ -871,6 +871,8 @@ inline std::string read_whole_file(const std::string& path) {
 // Writes `bytes` to a temporary file beside `path`, flushes it to the disk,
 // and renames it over `path`: a crash leaves the old file or the new one.
 inline void write_file_atomically(const std::string& path, const std::string& bytes) {
+  // Named by the process: two threads of one process must not save to the
+  // same path at once.
   const std::string tmp = concat(path, ".tmp.", static_cast<long long>(::getpid()));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) checkpoint_fail("cannot create '", tmp, "': ", std::strerror(errno));
@@ -886,8 +888,10 @@ inline void write_file_atomically(const std::string& path, const std::string& by
     }
     done += static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
+  const int synced = ::fsync(fd) == 0 ? 0 : errno;
+  const int closed = ::close(fd) == 0 ? 0 : errno;
+  if (synced != 0 || closed != 0) {
+    const int err = synced != 0 ? synced : closed;
     ::unlink(tmp.c_str());
     checkpoint_fail("cannot flush '", tmp, "': ", std::strerror(err));
   }
