@@ -32,8 +32,26 @@
 //
 // Defaults (PyTorch): lr 1, max_iter 20, max_eval max_iter * 5 / 4 (integer
 // division, as Python's max_iter * 5 // 4), tolerance_grad 1e-7,
-// tolerance_change 1e-9, history_size 100, no line search. torch 1.13's
-// LBFGS has no maximize: return -f and write -g from the closure.
+// tolerance_change 1e-9, history_size 100, no line search, maximize false.
+//
+// maximize (torch 1.13's LBFGS has none; this follows the other optimizers'
+// maximize): the iteration above runs with f and g replaced by -f and -g,
+// f being what the closure returns and g what it writes. Negation is exact,
+// so maximizing f is, bit for bit, minimizing with a closure that returns -f
+// and writes -g. The registered gradients stay as the closure wrote them (g
+// is negated as it is copied into the flat vector); step() returns the
+// closure's own first value f, not -f, as PyTorch's optimizers with maximize
+// return the closure's loss; flat_grad() holds -g.
+//
+// Learning rate. An Lbfgs is a ParamGroups of exactly one group (torch's
+// LBFGS refuses more), so every schedule drives it: its lr is validated as
+// the constructor validates options.lr, and is read when step() begins (a
+// change from inside the closure applies from the next step(), as torch reads
+// group['lr'] once per step). Step the schedule after step(closure), as
+// PyTorch's scheduler.step() after optimizer.step(closure); one schedule step
+// per step(), however many iterations it ran. L-BFGS has no momentum:
+// momentum_name() is nullptr, so CyclicLR and OneCycleLR refuse
+// cycle_momentum = true.
 //
 // Numbers. Vectors and the two-loop coefficients (rho, a_i, b_i, H, g.d) are
 // in Scalar, as torch keeps them in the parameters' dtype; the loss is a
@@ -51,9 +69,10 @@
 // pairs ((2 history_size + 4) n coefficients; 5 n more with the line search),
 // H, n_iter and func_evals (torch's state, readable below).
 //
-// Not here, unlike the element-wise optimizers: parameter groups (torch's
-// LBFGS refuses more than one group), gradient transforms, schedules and
-// update(); checkpoints of L-BFGS's state are left for later.
+// Not here, unlike the element-wise optimizers: more than one parameter group
+// (torch's LBFGS refuses them too), decay, gradient transforms and update();
+// checkpoints of L-BFGS's state are left for later. Schedules and maximize
+// work as for the others.
 #pragma once
 
 #include <Eigen/Core>
@@ -71,6 +90,7 @@
 #include "descend/optim/detail/overlap.hpp"
 #include "descend/optim/detail/view.hpp"
 #include "descend/optim/errors.hpp"
+#include "descend/optim/param_groups.hpp"
 
 namespace descend {
 
@@ -84,6 +104,7 @@ struct LbfgsOptions {
   double tolerance_change = 1e-9;
   int history_size = 100;
   LineSearch line_search = LineSearch::none;
+  bool maximize = false;  // minimize -f (see above)
 };
 
 namespace detail {
@@ -139,7 +160,7 @@ constexpr bool lbfgs_accepts() {
 }  // namespace detail
 
 template <class Scalar>
-class Lbfgs {
+class Lbfgs : public ParamGroups {
   static_assert(std::is_floating_point<Scalar>::value,
                 "descend optimizers work on float, double or long double");
 
@@ -185,9 +206,9 @@ class Lbfgs {
   // Runs one torch LBFGS.step(closure) (see above): closure() takes no
   // argument, writes every registered gradient and returns the loss (any
   // arithmetic type). Returns the loss of the first evaluation, as a double
-  // (the value the closure returned, unrounded). A throw from the closure
-  // leaves the parameters where it was evaluated and the state mid-step, as
-  // torch does: reset() before stepping again.
+  // (the value the closure returned, unrounded; under maximize too). A throw
+  // from the closure leaves the parameters where it was evaluated and the
+  // state mid-step, as torch does: reset() before stepping again.
   template <class Closure>
   double step(Closure&& closure) {
     using C = std::remove_reference_t<Closure>;
@@ -223,6 +244,7 @@ class Lbfgs {
     count_ = head_ = 0;
   }
 
+  // The options; lr is the current one (a schedule's, or set_lr()'s).
   const LbfgsOptions& options() const { return options_; }
   // The evaluation budget of one step(), max_eval or its default.
   std::int64_t max_eval() const { return max_eval_; }
@@ -232,9 +254,24 @@ class Lbfgs {
   std::int64_t func_evals() const { return func_evals_; }
   // How many (y, s) pairs the history holds (at most history_size).
   std::size_t history_length() const { return static_cast<std::size_t>(count_); }
-  // The flat gradient of the last evaluation step() kept (empty before one).
+  // The flat gradient of the last evaluation step() kept (empty before one);
+  // under maximize, the gradient of -f.
   Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>> flat_grad() const {
     return {n_ ? g_ : nullptr, n_};
+  }
+
+  std::size_t num_groups() const override { return 1; }
+  // No momentum for a cyclic schedule to cycle.
+  const char* momentum_name() const override { return nullptr; }
+
+ protected:
+  double group_lr(std::size_t /*group*/) const override { return options_.lr; }
+  void set_group_lr(std::size_t group, double lr) override {
+    check_lr(group, lr);
+    options_.lr = lr;
+  }
+  void check_lr(std::size_t /*group*/, double lr) const override {
+    check_.template representable<Scalar>("lr", lr);
   }
 
  private:
@@ -412,11 +449,17 @@ class Lbfgs {
   }
   void copy(Scalar* to, const Scalar* from) const { std::copy(from, from + n_, to); }
 
-  // Calls the closure and gathers the gradients it wrote into `flat`.
+  // Calls the closure and gathers the gradients it wrote into `flat`;
+  // returns the loss. Under maximize both are negated: f' = -f, g' = -g.
   double evaluate(const ClosureRef& closure, Scalar* flat) {
     const double loss = closure.call(closure.object);
     if (read_views(true) != n_) size_changed();
     Index k = 0;
+    if (options_.maximize) {
+      for (const Seen& v : views_)
+        in_memory_order(v.param, [&](Index i, Index j) { flat[k++] = -at(v.grad, i, j); });
+      return -loss;
+    }
     for (const Seen& v : views_)
       in_memory_order(v.param, [&](Index i, Index j) { flat[k++] = at(v.grad, i, j); });
     return loss;
@@ -474,13 +517,16 @@ class Lbfgs {
       size_changed();
     const Scalar tolerance_grad = static_cast<Scalar>(options_.tolerance_grad);
     const Scalar tolerance_change = static_cast<Scalar>(options_.tolerance_change);
+    const double lr = options_.lr;  // torch's group['lr'], read once per step
 
     const double orig_loss = evaluate(closure, g_);
+    // What the closure returned (-(-f) is f exactly, NaN included).
+    const double returned = options_.maximize ? -orig_loss : orig_loss;
     double loss = orig_loss;
     std::int64_t current_evals = 1;
     func_evals_ += 1;
     bool opt_cond = max_abs(g_) <= tolerance_grad;
-    if (opt_cond) return orig_loss;
+    if (opt_cond) return returned;
 
     std::int64_t iter = 0;
     while (iter < options_.max_iter) {
@@ -500,10 +546,10 @@ class Lbfgs {
         Scalar sum = 0;
         for (Index i = 0; i < n_; ++i) sum += std::abs(g_[i]);
         const Scalar inv = Scalar(1) / sum;
-        t_ = inv < 1 ? static_cast<double>(inv * static_cast<Scalar>(options_.lr))
-                     : options_.lr;  // t = min(1, 1/|g|_1) * lr
+        t_ = inv < 1 ? static_cast<double>(inv * static_cast<Scalar>(lr))
+                     : lr;  // t = min(1, 1/|g|_1) * lr
       } else {
-        t_ = options_.lr;
+        t_ = lr;
       }
       const Scalar gtd = dot(g_, d_);  // g.d
       if (gtd > -tolerance_change) break;
@@ -534,7 +580,7 @@ class Lbfgs {
       if (change <= tolerance_change) break;
       if (std::abs(loss - prev_loss_) < options_.tolerance_change) break;
     }
-    return orig_loss;
+    return returned;
   }
 
   // The L-BFGS direction d from g, the previous step and the history.
