@@ -6,16 +6,23 @@
 // function bit for bit and every difference is the optimizer's. Every closure
 // evaluation is compared (where it is evaluated, the loss), then after each
 // step() the returned loss, n_iter, func_evals and the parameters.
+// tests/reference/lbfgs_schedule.inc holds torch runs driven by StepLR, from
+// the same generator. torch has no maximize: maximize on -f is checked
+// against torch's minimization of f, and bit for bit against descend's.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "catch.hpp"
+#include "descend/optim/cyclic.hpp"
 #include "descend/optim/lbfgs.hpp"
+#include "descend/optim/plateau.hpp"
+#include "descend/optim/schedule.hpp"
 
 namespace {
 
@@ -37,6 +44,16 @@ struct LbfgsCase {
 };
 
 #include "reference/lbfgs.inc"
+
+// A run with StepLR(step_size, gamma) stepped after each step(); its after
+// rows end with the lr the step used.
+struct LbfgsScheduledCase {
+  LbfgsCase run;
+  int step_size;
+  double gamma;
+};
+
+#include "reference/lbfgs_schedule.inc"
 
 // The match is to rounding only where the compiler cannot contract a * b + c
 // into a fused multiply-add (x86-64 without -mfma, as the default presets
@@ -65,6 +82,7 @@ struct Rosenbrock {
     g[1] = S(200) * b;
     return a * a + S(100) * (b * b);
   }
+  void negate_grad() { g = -g; }
   std::vector<double> flat() const { return {double(x[0]), double(x[1])}; }
 };
 
@@ -95,6 +113,10 @@ struct ExpFit {
     g_ab << ga, gb;
     g_c[0] = gc;
     return S(0.5) * f;
+  }
+  void negate_grad() {
+    g_ab = -g_ab;
+    g_c = -g_c;
   }
   std::vector<double> flat() const { return {double(ab[0]), double(ab[1]), double(c[0])}; }
 };
@@ -132,6 +154,10 @@ struct Linear {
     }
     return S(0.5) * f;
   }
+  void negate_grad() {
+    gw = -gw;
+    gv = -gv;
+  }
   std::vector<double> flat() const {
     std::vector<double> out;
     for (int j = 0; j < 3; ++j)
@@ -155,15 +181,28 @@ descend::LbfgsOptions options_of(const LbfgsCase& c) {
 }
 
 // What a run saw: rows of (step, loss, parameters) per evaluation and of
-// (returned loss, n_iter, func_evals, parameters) per step.
+// (returned loss, n_iter, func_evals, parameters[, lr]) per step.
 struct Run {
   std::vector<std::vector<double>> evals, after;
 };
 
+// How run() drives the optimizer, besides its options.
+struct Drive {
+  // options.maximize on -f: the closure returns -f and writes -g. The rows
+  // still record f, and the returned loss negated back (-(-f) is exact), so
+  // they compare with torch's minimization of f.
+  bool maximize = false;
+  int step_size = 0;  // > 0: StepLR(step_size, gamma) stepped after each step()
+  double gamma = 0;
+};
+
 template <class S, class Problem>
-Run run(Problem& p, const descend::LbfgsOptions& options, int steps) {
+Run run(Problem& p, descend::LbfgsOptions options, int steps, const Drive& drive = {}) {
+  options.maximize = drive.maximize;
   descend::Lbfgs<S> opt(options);
   p.add_to(opt);
+  std::optional<descend::StepLR> schedule;
+  if (drive.step_size > 0) schedule.emplace(opt, drive.step_size, drive.gamma);
   Run out;
   int step = 0;
   auto closure = [&] {
@@ -172,12 +211,17 @@ Run run(Problem& p, const descend::LbfgsOptions& options, int steps) {
     row.push_back(double(loss));
     for (double x : p.flat()) row.push_back(x);
     out.evals.push_back(row);
-    return loss;
+    if (drive.maximize) p.negate_grad();
+    return drive.maximize ? -loss : loss;
   };
   for (; step < steps; ++step) {
+    const double lr = opt.lr();
     const double loss = opt.step(closure);
-    std::vector<double> row = {loss, double(opt.n_iter()), double(opt.func_evals())};
+    if (schedule) schedule->step();
+    std::vector<double> row = {drive.maximize ? -loss : loss, double(opt.n_iter()),
+                               double(opt.func_evals())};
     for (double x : p.flat()) row.push_back(x);
+    if (schedule) row.push_back(lr);
     out.after.push_back(row);
   }
   return out;
@@ -211,9 +255,38 @@ double compare(const std::vector<std::vector<double>>& rows, const double* refer
 }
 
 template <class Problem>
-Run run_problem(const descend::LbfgsOptions& options, int steps) {
+Run run_problem(const descend::LbfgsOptions& options, int steps, const Drive& drive) {
   Problem p;
-  return run<double>(p, options, steps);
+  return run<double>(p, options, steps, drive);
+}
+
+// Runs torch's case c in double, driven as `drive` says, and compares it
+// with torch's rows; returns the largest relative difference.
+double check_case(const LbfgsCase& c, const Drive& drive) {
+  const descend::LbfgsOptions options = options_of(c);
+  Run r;
+  std::size_t n = 0;
+  const std::string problem = c.problem;
+  if (problem == "rosenbrock") {
+    r = run_problem<Rosenbrock<double>>(options, c.steps, drive);
+    n = Rosenbrock<double>::n;
+  } else if (problem == "expfit") {
+    r = run_problem<ExpFit<double>>(options, c.steps, drive);
+    n = ExpFit<double>::n;
+  } else {
+    r = run_problem<Linear<double>>(options, c.steps, drive);
+    n = Linear<double>::n;
+  }
+  CHECK(descend::Lbfgs<double>(options).max_eval() == c.resolved_max_eval);
+  REQUIRE(r.after.size() == static_cast<std::size_t>(c.steps));
+  double worst = 0;
+  if (kStrict) {
+    REQUIRE(r.evals.size() == static_cast<std::size_t>(c.evals));
+    const std::size_t lr_column = drive.step_size > 0 ? 1 : 0;
+    worst = std::max(worst, compare(r.after, c.after, 3 + n + lr_column, "after step"));
+  }
+  REQUIRE(r.evals.size() >= std::min<std::size_t>(c.evals, kLooseRows));
+  return std::max(worst, compare(r.evals, c.evaluations, 2 + n, "evaluation"));
 }
 
 }  // namespace
@@ -223,32 +296,47 @@ TEST_CASE("Lbfgs follows torch.optim.LBFGS evaluation by evaluation in double") 
   int total = 0;
   for (const LbfgsCase& c : kCases) {
     INFO(c.name);
-    const descend::LbfgsOptions options = options_of(c);
-    Run r;
-    std::size_t n = 0;
-    const std::string problem = c.problem;
-    if (problem == "rosenbrock") {
-      r = run_problem<Rosenbrock<double>>(options, c.steps);
-      n = Rosenbrock<double>::n;
-    } else if (problem == "expfit") {
-      r = run_problem<ExpFit<double>>(options, c.steps);
-      n = ExpFit<double>::n;
-    } else {
-      r = run_problem<Linear<double>>(options, c.steps);
-      n = Linear<double>::n;
-    }
-    CHECK(descend::Lbfgs<double>(options).max_eval() == c.resolved_max_eval);
-    REQUIRE(r.after.size() == static_cast<std::size_t>(c.steps));
-    if (kStrict) {
-      REQUIRE(r.evals.size() == static_cast<std::size_t>(c.evals));
-      worst = std::max(worst, compare(r.after, c.after, 3 + n, "after step"));
-    }
-    REQUIRE(r.evals.size() >= std::min<std::size_t>(c.evals, kLooseRows));
-    worst = std::max(worst, compare(r.evals, c.evaluations, 2 + n, "evaluation"));
+    worst = std::max(worst, check_case(c, Drive{}));
     total += c.evals;
   }
   WARN((kStrict ? "" : "FMA contraction: first evaluations only; ")
        << "16 torch runs, " << total << " closure evaluations, max relative difference " << worst);
+}
+
+TEST_CASE("Lbfgs with maximize on -f follows torch's minimization of f") {
+  double worst = 0;
+  for (const LbfgsCase& c : kCases) {
+    INFO(c.name);
+    Drive drive;
+    drive.maximize = true;
+    worst = std::max(worst, check_case(c, drive));
+  }
+  CHECK((!kStrict || worst == 0));  // maximize is the same run bit for bit
+}
+
+TEST_CASE("Lbfgs driven by StepLR follows torch's LBFGS with StepLR, as torch steps it") {
+  // The generator checked that the schedule changes each run; here, the lr
+  // column of every step shows that it did (1, 1, 0.5, 0.5, 0.25, ...).
+  double worst = 0;
+  int total = 0;
+  for (const LbfgsScheduledCase& s : kScheduledCases) {
+    const LbfgsCase& c = s.run;
+    for (const bool maximize : {false, true}) {
+      INFO(c.name << (maximize ? ", maximize on -f" : ""));
+      Drive drive;
+      drive.maximize = maximize;
+      drive.step_size = s.step_size;
+      drive.gamma = s.gamma;
+      worst = std::max(worst, check_case(c, drive));
+      total += c.evals;
+    }
+    const std::size_t width = 3 + Rosenbrock<double>::n + 1;
+    CHECK(c.after[width - 1] == 1.0);                          // step 0's lr
+    CHECK(c.after[(s.step_size + 1) * width - 1] == s.gamma);  // after step_size steps
+  }
+  WARN((kStrict ? "" : "FMA contraction: first evaluations only; ")
+       << "StepLR: 4 torch runs (twice each, once maximizing -f), " << total
+       << " closure evaluations, max relative difference " << worst);
 }
 
 TEST_CASE("Lbfgs in float converges where torch's double runs do") {
@@ -502,6 +590,195 @@ TEST_CASE("A closure may assign a new gradient Matrix at each evaluation") {
   });
   CHECK(x == xs);
   CHECK(x.norm() < 1e-6);
+}
+
+namespace {
+// f = rosenbrock minimized, and -f maximized: the closure returns -f and
+// writes -g, exact negations, so the two runs are one run.
+template <class S>
+void check_maximize_is_minimize_of_negation(bool wolfe) {
+  descend::LbfgsOptions o;
+  o.history_size = 3;
+  o.max_iter = 5;
+  o.line_search = wolfe ? descend::LineSearch::strong_wolfe : descend::LineSearch::none;
+  Rosenbrock<S> down, up;
+  descend::Lbfgs<S> min_opt(o);
+  o.maximize = true;
+  descend::Lbfgs<S> max_opt(o);
+  down.add_to(min_opt);
+  up.add_to(max_opt);
+  std::vector<Eigen::Matrix<S, 2, 1>> min_x, max_x;
+  Eigen::Matrix<S, 2, 1> written;  // the gradient the maximized closure last wrote
+  auto minimized = [&] {
+    min_x.push_back(down.x);
+    return down();
+  };
+  auto maximized = [&] {
+    max_x.push_back(up.x);
+    const S f = up();
+    up.g = -up.g;  // the gradient of -f
+    written = up.g;
+    return -f;  // -f
+  };
+  for (int step = 0; step < 8; ++step) {
+    const std::size_t before = max_x.size();
+    const double min_loss = min_opt.step(minimized);
+    const double max_loss = max_opt.step(maximized);
+    REQUIRE(max_x.size() > before);
+    // The closure's own value: -f at the step's first point, not f.
+    Rosenbrock<S> first;
+    first.x = max_x[before];
+    CHECK(max_loss == double(-first()));
+    CHECK(max_loss == -min_loss);
+    // The registered gradient is left as the closure wrote it.
+    CHECK(up.g == written);
+    CHECK(max_opt.n_iter() == min_opt.n_iter());
+    CHECK(max_opt.func_evals() == min_opt.func_evals());
+    CHECK(max_opt.history_length() == min_opt.history_length());
+    CHECK(max_opt.flat_grad() == min_opt.flat_grad());  // -(-g): g
+  }
+  CHECK(min_x.size() > 20);
+  CHECK(max_x == min_x);
+  CHECK(up.x == down.x);
+}
+}  // namespace
+
+TEST_CASE("maximize on -f is the minimization of f, bit for bit") {
+  for (const bool wolfe : {false, true}) {
+    INFO((wolfe ? "strong_wolfe" : "no line search"));
+    check_maximize_is_minimize_of_negation<double>(wolfe);
+    check_maximize_is_minimize_of_negation<float>(wolfe);
+  }
+}
+
+// Maximizing f = -(x - 3)^2 from x = 0, g = -2 (x - 3): the flat vector
+// holds -g = 2 (x - 3); first iteration: d = g = 6, t = 1/6, x = 1 (as
+// minimizing (x - 3)^2, derived as in the test above); second: Newton's step
+// to x = 3, where g = 0.
+TEST_CASE("maximize climbs to the maximum and returns the closure's values") {
+  Eigen::Matrix<double, 1, 1> x(0.0), g;
+  descend::LbfgsOptions o;
+  o.maximize = true;
+  descend::Lbfgs<double> opt(o);
+  opt.add(x, g);
+  std::vector<double> seen;
+  auto closure = [&] {
+    seen.push_back(x[0]);
+    g[0] = -2 * (x[0] - 3);
+    return -(x[0] - 3) * (x[0] - 3);
+  };
+  CHECK(opt.step(closure) == -9);
+  CHECK(seen == std::vector<double>{0, 1, 3});
+  CHECK(g[0] == 0);
+  CHECK(opt.step(closure) == 0);  // at the maximum: one evaluation, no iteration
+  CHECK(opt.func_evals() == 4);
+}
+
+TEST_CASE("Lbfgs is one parameter group whose lr schedules and set_lr() change") {
+  descend::LbfgsOptions o;
+  o.lr = 0.5;
+  descend::Lbfgs<double> opt(o);
+  descend::ParamGroups& groups = opt;
+  CHECK(groups.num_groups() == 1);
+  CHECK(groups.lr() == 0.5);
+  groups.set_lr(0.25);
+  CHECK(opt.options().lr == 0.25);
+  groups.set_lr(0.125, 0);
+  CHECK(opt.lr(0) == 0.125);
+  CHECK(opt.momentum_name() == nullptr);
+  // Validated as the constructor validates options.lr; a refused lr changes nothing.
+  CHECK_THROWS_WITH(groups.set_lr(-1), "descend::Lbfgs: lr = -1 must be >= 0");
+  CHECK_THROWS_WITH(groups.set_lr(std::numeric_limits<double>::quiet_NaN(), 0),
+                    "descend::Lbfgs: lr = nan must be >= 0");
+  CHECK(opt.lr() == 0.125);
+  descend::Lbfgs<float> single;
+  CHECK_THROWS_WITH(single.set_lr(1e39),
+                    "descend::Lbfgs: lr = 1e+39 overflows float (the optimizer's Scalar)");
+  CHECK(single.lr() == 1);
+  CHECK_THROWS_AS(opt.lr(1), std::out_of_range);
+  CHECK_THROWS_AS(opt.set_lr(0.1, 1), std::out_of_range);
+  CHECK_THROWS_WITH(opt.momentum(0), Catch::Contains("no momentum"));
+}
+
+TEST_CASE("A cyclic schedule refuses to cycle the momentum L-BFGS does not have") {
+  descend::Lbfgs<double> opt;
+  descend::CyclicLROptions c;
+  c.base_lr = 0.1;
+  c.max_lr = 1;
+  c.step_size_up = 4;
+  CHECK_THROWS_WITH(descend::CyclicLR(opt, c),
+                    Catch::Contains("cycle_momentum needs an update rule with momentum"));
+  descend::OneCycleLROptions one;
+  one.max_lr = 1;
+  one.total_steps = 10;
+  CHECK_THROWS_WITH(descend::OneCycleLR(opt, one),
+                    "descend::OneCycleLR: cycle_momentum needs an update rule with momentum or "
+                    "beta1; set cycle_momentum = false");
+  CHECK(opt.lr() == 1);  // refused: nothing changed
+  CHECK(std::isnan(opt.initial_lr(0)));
+  c.cycle_momentum = false;
+  descend::CyclicLR cyclic(opt, c);
+  CHECK(opt.lr() == 0.1);
+  cyclic.step();
+  CHECK(opt.lr() == Approx(0.325).epsilon(1e-15));  // 0.1 + 0.9 / 4
+}
+
+TEST_CASE("Every kind of schedule drives an Lbfgs as it drives plain learning rates") {
+  // A step schedule, a cyclic one and one fed step()'s loss, each on an
+  // Lbfgs and on an LrGroups with the same lr: the same lrs at every step.
+  descend::OneCycleLROptions one;
+  one.max_lr = 0.8;
+  one.total_steps = 6;
+  one.cycle_momentum = false;
+  descend::ReduceLROnPlateauOptions plateau;
+  plateau.patience = 0;
+  plateau.factor = 0.5;
+  plateau.threshold = 0.5;  // only a halving of the loss counts as better
+  descend::LbfgsOptions o;
+  o.max_iter = 2;
+  ExpFit<double> p;
+  descend::Lbfgs<double> opt(o);
+  p.add_to(opt);
+  descend::LrGroups twin({1.0});
+  descend::OneCycleLR cycle(opt, one), cycle_twin(twin, one);
+  descend::CosineAnnealingLR cosine(opt, 5, 0.01), cosine_twin(twin, 5, 0.01);
+  descend::ReduceLROnPlateau reduce(opt, plateau), reduce_twin(twin, plateau);
+  std::vector<double> lrs;
+  for (int step = 0; step < 6; ++step) {
+    const double loss = opt.step(p);
+    cycle.step(), cycle_twin.step();
+    cosine.step(), cosine_twin.step();
+    reduce.step(loss), reduce_twin.step(loss);
+    CHECK(opt.lr() == twin.lr());
+    lrs.push_back(opt.lr());
+  }
+  CHECK(std::count(lrs.begin(), lrs.end(), lrs.front()) == 1);  // it moved
+  CHECK(reduce.base_lrs() == reduce_twin.base_lrs());
+}
+
+// torch reads group['lr'] once, when step() begins.
+TEST_CASE("An lr set inside the closure applies from the next step()") {
+  descend::LbfgsOptions o;
+  o.max_iter = 4;
+  Rosenbrock<double> a, b;
+  descend::Lbfgs<double> inside(o), between(o);
+  a.add_to(inside);
+  b.add_to(between);
+  std::vector<std::vector<double>> seen_a, seen_b;
+  for (int step = 0; step < 3; ++step) {
+    inside.step([&] {
+      seen_a.push_back(a.flat());
+      inside.set_lr(0.5 / (step + 1));
+      return a();
+    });
+    between.step([&] {
+      seen_b.push_back(b.flat());
+      return b();
+    });
+    between.set_lr(0.5 / (step + 1));
+  }
+  CHECK(seen_a == seen_b);
+  CHECK(seen_a.size() == 12);
 }
 
 TEST_CASE("zero_grad() zeroes every registered gradient") {
