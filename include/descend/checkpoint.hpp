@@ -106,8 +106,8 @@ inline constexpr int kMaxJsonDepth = 64;
 using Json = nlohmann::json;
 
 template <class... Parts>
-[[noreturn]] DESCEND_COLD void checkpoint_fail(const Parts&... parts) {
-  throw CheckpointError(concat("descend checkpoint: ", parts...));
+[[noreturn]] void checkpoint_fail(const Parts&... parts) {
+  fail<CheckpointError>("descend checkpoint: ", parts...);
 }
 
 // CRC-32 as zlib computes it (reflected polynomial 0xEDB88320).
