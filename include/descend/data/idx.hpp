@@ -38,6 +38,8 @@
 #include <string>
 #include <vector>
 
+#include "descend/data/samples.hpp"
+
 #ifdef DESCEND_IDX_ZLIB
 #include <zlib.h>
 #endif
@@ -60,12 +62,10 @@ struct IdxBytes {
 };
 
 // Images, one per row, pixels scaled from 0..255 to [0, 1] (PyTorch's
-// ToTensor), and their class ids. Row-major, so that a sample is contiguous
-// and a shuffled minibatch gathers whole rows (data/minibatch.hpp).
+// ToTensor), and their class ids: Samples (data/samples.hpp), row-major so
+// that a sample is contiguous, with the images' shape.
 template <class Scalar>
-struct LabelledImages {
-  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> inputs;
-  Eigen::VectorXi labels;
+struct LabelledImages : Samples<Scalar> {
   Eigen::Index height = 0, width = 0;  // inputs.cols() = height * width
 };
 

@@ -50,6 +50,16 @@ class Relu {
   const Matrix& output() const { return output_; }
   const Matrix& dinputs() const { return dinputs_; }
 
+  // out = max(0, x) for any x and out of one shape (blocks, maps; out may
+  // be x itself), without touching output(): the evaluation path.
+  template <class In, class Out>
+  void predict(const Eigen::MatrixBase<In>& inputs, const Eigen::MatrixBase<Out>& out) const {
+    if (out.rows() != inputs.rows() || out.cols() != inputs.cols())
+      detail::fail("descend::nn::Relu::predict", "input is %x% but output %x%",
+                   {inputs.rows(), inputs.cols(), out.rows(), out.cols()});
+    const_cast<Eigen::MatrixBase<Out>&>(out) = inputs.cwiseMax(Scalar(0));
+  }
+
  private:
   Matrix output_, dinputs_;
 };

@@ -4,6 +4,9 @@
 //   dW = X^T dout,  db = column sums of dout,  dX = dout W^T.
 // Weights start as 0.01 N(0, 1) and biases as zero, the initialisation of
 // design note 000 (nnfs); Init selects another.
+// predict(x, out) computes out = X W + b for any X (a block or a map of a
+// larger matrix: a minibatch as a view) without touching what forward()
+// keeps for backward(), so a const layer can evaluate.
 // Checks (std::invalid_argument; a call that throws changes nothing): sizes
 // >= 1; forward takes a non-empty batch of `inputs` columns; backward needs a
 // forward() first, a gradient of the last output's shape, and the input of
@@ -24,6 +27,10 @@ enum class Init {
   standard_normal,  // N(0, 1): the NNDL book's Linear layer, design note 003
   xavier_uniform,   // U(-a, a), a = sqrt(6 / (inputs + outputs))
   he_normal,        // sqrt(2 / inputs) N(0, 1)
+  // PyTorch's nn.Linear: kaiming_uniform_(a = sqrt(5)) for the weights and
+  // the same bound for the biases, U(-1/sqrt(inputs), 1/sqrt(inputs)) both;
+  // the biases are drawn after the weights.
+  torch_default,
 };
 
 template <class Scalar>
@@ -56,10 +63,16 @@ class Dense {
           case Init::he_normal:
             w = std::sqrt(2.0 / static_cast<double>(inputs)) * random.normal();
             break;
+          case Init::torch_default:
+            w = torch_bound(inputs) * (2 * random.uniform() - 1);
+            break;
         }
         weights_(i, j) = static_cast<Scalar>(w);
       }
     }
+    if (init == Init::torch_default)
+      for (Eigen::Index j = 0; j < outputs; ++j)
+        biases_(j) = static_cast<Scalar>(torch_bound(inputs) * (2 * random.uniform() - 1));
   }
 
   // Keeps a reference to `inputs` for backward(), not a copy: they must stay
@@ -77,6 +90,28 @@ class Dense {
   // backward(): evaluate it into a named matrix first.
   const Matrix& forward(Matrix&&) = delete;
   const Matrix& forward(const Matrix&&) = delete;
+
+  // out = X W + b, for any X of `inputs` columns and an `out` of its rows
+  // and `outputs` columns (a Matrix, or a block or map of one). Reads only
+  // the parameters: output(), and what backward() will use, stay as the last
+  // forward() left them. Its products are Eigen's general ones, so results
+  // may differ from forward()'s in the last bits.
+  template <class In, class Out>
+  void predict(const Eigen::MatrixBase<In>& inputs, const Eigen::MatrixBase<Out>& out) const {
+    constexpr const char* who = "descend::nn::Dense::predict";
+    check_parameters(who);
+    if (inputs.cols() != weights_.rows())
+      detail::fail(who, "input is %x% but the layer takes % inputs (columns)",
+                   {inputs.rows(), inputs.cols(), weights_.rows()});
+    if (out.rows() != inputs.rows() || out.cols() != weights_.cols())
+      detail::fail(who, "output is %x% but % samples of this layer give %x%",
+                   {out.rows(), out.cols(), inputs.rows(), inputs.rows(), weights_.cols()});
+    // Eigen's documented way to write through a const MatrixBase& (so that
+    // a temporary block can be the destination).
+    auto& y = const_cast<Eigen::MatrixBase<Out>&>(out);
+    y.noalias() = inputs * weights_;
+    y.rowwise() += biases_;
+  }
 
   // dweights, dbiases and dinputs from dL/doutput.
   const Matrix& backward(const Matrix& doutput) {
@@ -115,19 +150,27 @@ class Dense {
     if (inputs < 1 || outputs < 1)
       detail::fail(who, "inputs = % and outputs = % must both be >= 1", {inputs, outputs});
     if (init != Init::small_normal && init != Init::standard_normal &&
-        init != Init::xavier_uniform && init != Init::he_normal)
+        init != Init::xavier_uniform && init != Init::he_normal && init != Init::torch_default)
       detail::fail(who, "init = % is not an Init value", {static_cast<int>(init)});
     return inputs;
   }
 
-  void check_forward(const Matrix& inputs) const {
-    constexpr const char* who = "descend::nn::Dense::forward";
-    // weights() and biases() are writable, so their shapes are checked too.
+  static double torch_bound(Eigen::Index inputs) {
+    return 1 / std::sqrt(static_cast<double>(inputs));
+  }
+
+  // weights() and biases() are writable, so their shapes are checked too.
+  void check_parameters(const char* who) const {
     if (weights_.size() == 0 || biases_.cols() != weights_.cols())
       detail::fail(who,
                    "weights are %x% and biases %x%: need at least 1x1 weights and one bias per "
                    "column",
                    {weights_.rows(), weights_.cols(), biases_.rows(), biases_.cols()});
+  }
+
+  void check_forward(const Matrix& inputs) const {
+    constexpr const char* who = "descend::nn::Dense::forward";
+    check_parameters(who);
     if (inputs.cols() != weights_.rows())
       detail::fail(who, "input is %x% but the layer takes % inputs (columns)",
                    {inputs.rows(), inputs.cols(), weights_.rows()});

@@ -170,6 +170,48 @@ class Mse {
   Matrix dinputs_;
 };
 
+// Evaluation in chunks, without any layer's or loss's caches: the sums that
+// give the mean softmax cross-entropy (the clip of cross_entropy) and the
+// accuracy over all the chunks added.
+struct ClassificationSums {
+  double loss = 0;           // sum over samples of -log(clip(softmax(z)_label))
+  Eigen::Index correct = 0;  // samples whose largest logit is at the label
+  Eigen::Index count = 0;    // samples added
+  double mean_loss() const { return loss / static_cast<double>(count); }
+  double accuracy() const { return static_cast<double>(correct) / static_cast<double>(count); }
+};
+
+// Adds the rows of `logits` (any Eigen matrix: a block of a larger one
+// works) with their labels to `sums`. Checks as SoftmaxCrossEntropy does; a
+// call that throws adds nothing.
+template <class Logits, class Labels>
+void add_softmax_cross_entropy(const Eigen::MatrixBase<Logits>& logits,
+                               const Eigen::DenseBase<Labels>& labels, ClassificationSums& sums) {
+  using Scalar = typename Logits::Scalar;
+  constexpr const char* who = "descend::nn::add_softmax_cross_entropy";
+  detail::check_batch(logits, who, "logits are", "classes");
+  if (labels.size() != logits.rows())
+    detail::fail(who, "% labels for % samples (logits are %x%)",
+                 {labels.size(), logits.rows(), logits.rows(), logits.cols()});
+  for (Eigen::Index i = 0; i < labels.size(); ++i)
+    if (labels(i) < 0 || labels(i) >= logits.cols())
+      detail::fail(who, "label % of sample % is not in [0, %)",
+                   {static_cast<long long>(labels(i)), i, logits.cols()});
+  double loss = 0;
+  Eigen::Index correct = 0;
+  for (Eigen::Index i = 0; i < logits.rows(); ++i) {
+    Eigen::Index best = 0;
+    const Scalar top = logits.row(i).maxCoeff(&best);
+    const Scalar sum = (logits.row(i).array() - top).exp().sum();
+    const Scalar p = std::exp(logits(i, labels(i)) - top) / sum;
+    loss -= static_cast<double>(std::log(detail::clip(p)));
+    correct += best == labels(i);
+  }
+  sums.loss += loss;
+  sums.correct += correct;
+  sums.count += logits.rows();
+}
+
 // Fraction of rows whose largest entry is at the label (first maximum wins).
 template <class Matrix>
 double accuracy(const Matrix& scores, const Eigen::VectorXi& labels) {
