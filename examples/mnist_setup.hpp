@@ -1,0 +1,275 @@
+// What the MNIST examples share: every optimizer of descend that trains from
+// gradients alone (L-BFGS needs a closure), from PyTorch's defaults, with the
+// flags that change them; the learning-rate schedules; and the 784-128-10
+// ReLU network with its evaluation path.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "cli.hpp"
+#include "descend/descend.hpp"
+#include "descend/nn.hpp"
+#include "descend/training.hpp"
+
+namespace example {
+
+inline const std::vector<std::string> kMnistOptimizers = {
+    "sgd",   "adagrad", "rmsprop", "adadelta", "adam",  "adamw",
+    "nadam", "radam",   "adamax",  "asgd",     "rprop", "lion"};
+
+// --optimizer NAME starts from the Options struct's defaults (PyTorch's);
+// each flag given overrides one value and is rejected when NAME has no such
+// option.
+class OptimizerFlags {
+ public:
+  explicit OptimizerFlags(CLI::App& app) {
+    app.add_option("--optimizer", name_, "the optimizer, from PyTorch's defaults")
+        ->check(CLI::IsMember(kMnistOptimizers))
+        ->capture_default_str();
+    number(app, "--lr", {}, "learning rate (default: the optimizer's, e.g. adam 0.001)");
+    number(app, "--momentum", {"sgd", "rmsprop"}, "momentum");
+    number(app, "--dampening", {"sgd"}, "momentum dampening");
+    toggle(app, "--nesterov", {"sgd"}, "Nesterov momentum");
+    number(app, "--alpha", {"rmsprop", "asgd"}, "RMSProp's smoothing constant, ASGD's power");
+    number(app, "--rho", {"adadelta"}, "squared-gradient average factor");
+    number(app, "--beta1", {"adam", "adamw", "nadam", "radam", "adamax", "lion"},
+           "first-moment factor");
+    number(app, "--beta2", {"adam", "adamw", "nadam", "radam", "adamax", "lion"},
+           "second-moment factor");
+    number(app, "--eps",
+           {"adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam", "adamax"},
+           "denominator term");
+    toggle(app, "--amsgrad", {"adam", "adamw"}, "AMSGrad's running maximum");
+    number(app, "--weight-decay",
+           {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam", "adamax",
+            "asgd", "lion"},
+           "L2 penalty (adamw, lion: decoupled)");
+  }
+  OptimizerFlags(const OptimizerFlags&) = delete;  // CLI11 holds pointers into values_
+  OptimizerFlags& operator=(const OptimizerFlags&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // The optimizer; throws CLI::ValidationError for a flag that does not
+  // apply, std::invalid_argument (from descend) for a bad value.
+  template <class Scalar>
+  std::unique_ptr<descend::Optimizer<Scalar>> make() const {
+    for (const Flag& f : flags_)
+      if (f.option->count() > 0 && !applies(f))
+        throw CLI::ValidationError(f.name + " does not apply to --optimizer " + name_ +
+                                   " (only to " + join(f.optimizers) + ")");
+    const std::string& n = name_;
+    if (n == "sgd") return build<Scalar, descend::Sgd<Scalar>, descend::SgdOptions>();
+    if (n == "adagrad") return build<Scalar, descend::Adagrad<Scalar>, descend::AdagradOptions>();
+    if (n == "rmsprop") return build<Scalar, descend::Rmsprop<Scalar>, descend::RmspropOptions>();
+    if (n == "adadelta")
+      return build<Scalar, descend::Adadelta<Scalar>, descend::AdadeltaOptions>();
+    if (n == "adam") return build<Scalar, descend::Adam<Scalar>, descend::AdamOptions>();
+    if (n == "adamw") return build<Scalar, descend::AdamW<Scalar>, descend::AdamWOptions>();
+    if (n == "nadam") return build<Scalar, descend::Nadam<Scalar>, descend::NadamOptions>();
+    if (n == "radam") return build<Scalar, descend::Radam<Scalar>, descend::RadamOptions>();
+    if (n == "adamax") return build<Scalar, descend::Adamax<Scalar>, descend::AdamaxOptions>();
+    if (n == "asgd") return build<Scalar, descend::Asgd<Scalar>, descend::AsgdOptions>();
+    if (n == "rprop") return build<Scalar, descend::Rprop<Scalar>, descend::RpropOptions>();
+    return build<Scalar, descend::Lion<Scalar>, descend::LionOptions>();
+  }
+
+ private:
+  struct Flag {
+    std::string name;
+    CLI::Option* option;
+    std::vector<std::string> optimizers;  // empty: all
+  };
+  static constexpr const char* kGroup = "Optimizer options (each overrides PyTorch's default)";
+
+  void number(CLI::App& app, const std::string& name, std::vector<std::string> optimizers,
+              const std::string& help) {
+    CLI::Option* o = add_number(app, name, values_[name], help + applies_to(optimizers));
+    o->default_str("")->group(kGroup);
+    flags_.push_back({name, o, std::move(optimizers)});
+  }
+  void toggle(CLI::App& app, const std::string& name, std::vector<std::string> optimizers,
+              const std::string& help) {
+    CLI::Option* o = app.add_flag(name, toggles_[name], help + applies_to(optimizers));
+    o->group(kGroup);
+    flags_.push_back({name, o, std::move(optimizers)});
+  }
+  bool applies(const Flag& f) const {
+    return f.optimizers.empty() ||
+           std::find(f.optimizers.begin(), f.optimizers.end(), name_) != f.optimizers.end();
+  }
+  bool given(const std::string& flag) const {
+    for (const Flag& f : flags_)
+      if (f.name == flag) return f.option->count() > 0;
+    return false;
+  }
+  // Sets `field` from `flag` when it was given (and applies, checked above).
+  void set(const std::string& flag, double& field) const {
+    if (given(flag)) field = values_.at(flag);
+  }
+  void set(const std::string& flag, bool& field) const {
+    if (given(flag)) field = toggles_.at(flag);
+  }
+  template <class O>
+  void common(O& o) const {
+    set("--lr", o.lr);
+    if constexpr (!std::is_same<O, descend::RpropOptions>::value)
+      set("--weight-decay", o.weight_decay);
+  }
+  template <class Scalar, class Opt, class O>
+  std::unique_ptr<descend::Optimizer<Scalar>> build() const;
+
+  static std::string join(const std::vector<std::string>& list) {
+    std::string out;
+    for (std::size_t i = 0; i < list.size(); ++i)
+      out += (i == 0 ? "" : i + 1 == list.size() ? " and " : ", ") + list[i];
+    return out;
+  }
+  static std::string applies_to(const std::vector<std::string>& optimizers) {
+    return optimizers.empty() ? "" : " (" + join(optimizers) + ")";
+  }
+
+  std::string name_ = "adam";
+  std::map<std::string, double> values_;
+  std::map<std::string, bool> toggles_;
+  std::vector<Flag> flags_;
+};
+
+template <class Scalar, class Opt, class O>
+std::unique_ptr<descend::Optimizer<Scalar>> OptimizerFlags::build() const {
+  O o;
+  common(o);
+  if constexpr (std::is_same<O, descend::SgdOptions>::value) {
+    set("--momentum", o.momentum), set("--dampening", o.dampening), set("--nesterov", o.nesterov);
+  } else if constexpr (std::is_same<O, descend::AdagradOptions>::value) {
+    set("--eps", o.eps);
+  } else if constexpr (std::is_same<O, descend::RmspropOptions>::value) {
+    set("--momentum", o.momentum), set("--alpha", o.alpha), set("--eps", o.eps);
+  } else if constexpr (std::is_same<O, descend::AdadeltaOptions>::value) {
+    set("--rho", o.rho), set("--eps", o.eps);
+  } else if constexpr (std::is_same<O, descend::AsgdOptions>::value) {
+    set("--alpha", o.alpha);
+  } else if constexpr (std::is_same<O, descend::LionOptions>::value) {
+    set("--beta1", o.beta1), set("--beta2", o.beta2);
+  } else if constexpr (!std::is_same<O, descend::RpropOptions>::value) {  // the Adam family
+    set("--beta1", o.beta1), set("--beta2", o.beta2), set("--eps", o.eps);
+    if constexpr (std::is_same<O, descend::AdamOptions>::value ||
+                  std::is_same<O, descend::AdamWOptions>::value)
+      set("--amsgrad", o.amsgrad);
+  }
+  return std::make_unique<Opt>(o);
+}
+
+// --schedule: none; step (StepLR: lr gamma^floor(epoch / step-size)); cosine
+// (CosineAnnealingLR to 0 over the run's epochs); plateau (ReduceLROnPlateau
+// on the validation loss, factor gamma, patience step-size). Stepped once per
+// epoch, after its validation.
+inline const std::vector<std::string> kSchedules = {"none", "step", "cosine", "plateau"};
+
+class Schedule {
+ public:
+  Schedule(const std::string& kind, descend::ParamGroups& groups, std::int64_t epochs,
+           std::int64_t step_size, double gamma) {
+    if (kind == "step") {
+      step_ = std::make_unique<descend::StepLR>(groups, step_size, gamma);
+    } else if (kind == "cosine") {
+      step_ = std::make_unique<descend::CosineAnnealingLR>(groups, epochs);
+    } else if (kind == "plateau") {
+      descend::ReduceLROnPlateauOptions o;
+      o.factor = gamma;
+      o.patience = step_size;
+      plateau_ = std::make_unique<descend::ReduceLROnPlateau>(groups, o);
+    }
+  }
+  // After an epoch and its validation (NaN when there is none).
+  void step(double validation_loss) {
+    if (step_) step_->step();
+    if (plateau_) plateau_->step(validation_loss);
+  }
+
+ private:
+  std::unique_ptr<descend::StepSchedule> step_;
+  std::unique_ptr<descend::ReduceLROnPlateau> plateau_;
+};
+
+// Dense(784, 128) ReLU Dense(128, 10), softmax cross-entropy, samples in rows.
+template <class Scalar>
+class MnistNet {
+ public:
+  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+
+  MnistNet(Eigen::Index inputs, Eigen::Index hidden, Eigen::Index classes, std::uint64_t seed,
+           descend::nn::Init init)
+      : random_(seed),
+        dense1_(inputs, hidden, random_, init),
+        dense2_(hidden, classes, random_, init) {}
+
+  void register_with(descend::Optimizer<Scalar>& opt) {
+    opt.add(dense1_.weights(), dense1_.dweights());
+    opt.add(dense1_.biases(), dense1_.dbiases());
+    opt.add(dense2_.weights(), dense2_.dweights());
+    opt.add(dense2_.biases(), dense2_.dbiases());
+  }
+
+  struct BatchResult {
+    double loss;
+    Eigen::Index correct;
+  };
+  // Forward and backward on one batch (the gradients, for opt.step()); the
+  // loss and hits of its forward pass, before the update.
+  BatchResult train_batch(const Matrix& x, const Eigen::VectorXi& y) {
+    const Scalar loss = head_.forward(dense2_.forward(relu_.forward(dense1_.forward(x))), y);
+    Eigen::Index correct = 0;
+    for (Eigen::Index i = 0; i < y.size(); ++i) {
+      Eigen::Index best = 0;
+      head_.output().row(i).maxCoeff(&best);
+      correct += best == y(i);
+    }
+    dense2_.backward(head_.backward(y));
+    dense1_.backward_params(relu_.backward(dense2_.dinputs()));
+    return {static_cast<double>(loss), correct};
+  }
+
+  // Buffers for evaluate(), allocated once.
+  struct Workspace {
+    Workspace(Eigen::Index chunk, Eigen::Index hidden, Eigen::Index classes)
+        : hidden(chunk, hidden), logits(chunk, classes) {}
+    Matrix hidden, logits;
+  };
+  Workspace workspace(Eigen::Index chunk = 1000) const {
+    return Workspace(chunk, dense1_.weights().cols(), dense2_.weights().cols());
+  }
+
+  // Loss and accuracy over `samples`, in chunks of consecutive rows taken as
+  // views; reads the parameters only.
+  template <class Samples>
+  descend::nn::ClassificationSums evaluate(const Samples& samples, Workspace& w) const {
+    descend::nn::ClassificationSums sums;
+    const Eigen::Index chunk = w.hidden.rows();
+    for (Eigen::Index first = 0; first < samples.size(); first += chunk) {
+      const Eigen::Index n = std::min(chunk, samples.size() - first);
+      auto h = w.hidden.topRows(n);
+      auto z = w.logits.topRows(n);
+      dense1_.predict(samples.inputs.middleRows(first, n), h);
+      relu_.predict(h, h);
+      dense2_.predict(h, z);
+      descend::nn::add_softmax_cross_entropy(z, samples.labels.segment(first, n), sums);
+    }
+    return sums;
+  }
+
+ private:
+  descend::data::Random random_;
+  descend::nn::Dense<Scalar> dense1_, dense2_;
+  descend::nn::Relu<Scalar> relu_;
+  descend::nn::SoftmaxCrossEntropy<Scalar> head_;
+};
+
+}  // namespace example
