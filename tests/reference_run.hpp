@@ -2,6 +2,14 @@
 // strays from the reference trajectory.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
 #include "helpers.hpp"
 
 namespace testing {
@@ -60,6 +68,134 @@ constexpr double reference_tolerance() {
 template <class Scalar>
 constexpr double error_floor() {
   return std::is_same<Scalar, float>::value ? 1.0 : 1e-3;
+}
+
+// The trajectory files (toolkit.inc, adam_family.inc): several parameters,
+// of the shapes a text such as "2x3 3x1 2x2" names, their coefficients
+// row-major one after another; the gradient sign (c (x - x*) + 0.3 sin(2x));
+// each step's row holds per parameter its values, then its buffers.
+
+template <class Scalar>
+using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+inline std::vector<std::string> split(const std::string& text, const std::string& separator) {
+  std::vector<std::string> parts;
+  std::size_t begin = 0, end;
+  while ((end = text.find(separator, begin)) != std::string::npos) {
+    parts.push_back(text.substr(begin, end - begin));
+    begin = end + separator.size();
+  }
+  parts.push_back(text.substr(begin));
+  return parts;
+}
+
+inline std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+template <class Scalar>
+std::vector<RowMatrix<Scalar>> matrices(const std::string& shapes) {
+  std::vector<RowMatrix<Scalar>> out;
+  for (const std::string& s : words(shapes)) {
+    const auto x = s.find('x');
+    out.emplace_back(std::stoi(s.substr(0, x)), std::stoi(s.substr(x + 1)));
+  }
+  return out;
+}
+
+// |actual - expected| / max(|expected|, floor), the largest over n values;
+// NaN where a value is NaN (std::max alone would pass over it).
+template <class Values>
+double error(const Values& actual, const double* expected, Eigen::Index n, double floor) {
+  double worst = 0;
+  for (Eigen::Index k = 0; k < n; ++k) {
+    const double e = std::abs(static_cast<double>(actual[k]) - expected[k]) /
+                     std::max(std::abs(expected[k]), floor);
+    if (std::isnan(e)) return e;
+    worst = std::max(worst, e);
+  }
+  return worst;
+}
+
+// The optimizer's groups hold the buffers named, " | " between groups.
+template <class Scalar>
+void require_buffers(const descend::Optimizer<Scalar>& opt, const std::string& buffers) {
+  const std::vector<std::string> groups = split(buffers, " | ");
+  REQUIRE(opt.num_groups() == groups.size());
+  for (std::size_t g = 0; g < groups.size(); ++g) REQUIRE(opt.buffer_names(g) == words(groups[g]));
+}
+
+// A trajectory file's parameters, their gradients and the field's constants,
+// all allocated here, before add(): registered objects must stay where they are.
+template <class Scalar>
+struct TrajectoryProblem {
+  std::vector<RowMatrix<Scalar>> params, grads, scale, target;
+
+  TrajectoryProblem(const std::string& shapes, const double* x0, const double* c,
+                    const double* x_star)
+      : params(matrices<Scalar>(shapes)), grads(params), scale(params), target(params) {
+    Eigen::Index offset = 0;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      for (Eigen::Index k = 0; k < params[i].size(); ++k) {
+        params[i].data()[k] = static_cast<Scalar>(x0[offset + k]);
+        scale[i].data()[k] = static_cast<Scalar>(c[offset + k]);
+        target[i].data()[k] = static_cast<Scalar>(x_star[offset + k]);
+      }
+      offset += params[i].size();
+    }
+  }
+
+  // Parameter i joins the group the i-th word of membership names.
+  void add_to(descend::Optimizer<Scalar>& opt, const std::string& membership) {
+    const std::vector<std::string> group = words(membership);
+    REQUIRE(group.size() == params.size());
+    for (std::size_t i = 0; i < params.size(); ++i)
+      opt.add(params[i], grads[i], std::stoul(group[i]));
+  }
+
+  void gradients(double sign) {
+    const Scalar s = static_cast<Scalar>(sign);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const auto x = params[i].array();
+      grads[i] =
+          s * (scale[i].array() * (x - target[i].array()) + Scalar(0.3) * (Scalar(2) * x).sin());
+    }
+  }
+};
+
+// Where a step's row strays most.
+struct RowError {
+  double worst = 0;
+  std::size_t parameter = 0;
+  std::string what;  // "values", or the buffer's name
+};
+
+inline std::ostream& operator<<(std::ostream& out, const RowError& e) {
+  return out << "worst " << e.worst << " at parameter " << e.parameter << ", " << e.what;
+}
+
+// Compares each parameter's values, then its buffers, with the row from
+// expected on; returns where the row ends.
+template <class Scalar>
+const double* compare_row(const descend::Optimizer<Scalar>& opt,
+                          const std::vector<RowMatrix<Scalar>>& params, const double* expected,
+                          double floor, RowError& e) {
+  const auto note = [&](double error, std::size_t i, const std::string& what) {
+    if (!std::isnan(e.worst) && (error > e.worst || std::isnan(error))) e = {error, i, what};
+  };
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Eigen::Index n = params[i].size();
+    note(error(params[i].data(), expected, n, floor), i, "values");
+    expected += n;
+    for (const std::string& name : opt.buffer_names(opt.group_of(params[i]))) {
+      note(error(opt.state(params[i], name), expected, n, floor), i, name);
+      expected += n;
+    }
+  }
+  return expected;
 }
 
 }  // namespace testing

@@ -51,36 +51,6 @@ struct FamilyCase {
 
 #include "reference/adam_family.inc"
 
-template <class Scalar>
-using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-std::vector<std::string> split(const std::string& text, const std::string& separator) {
-  std::vector<std::string> parts;
-  std::size_t begin = 0, end;
-  while ((end = text.find(separator, begin)) != std::string::npos) {
-    parts.push_back(text.substr(begin, end - begin));
-    begin = end + separator.size();
-  }
-  parts.push_back(text.substr(begin));
-  return parts;
-}
-
-std::vector<std::string> words(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-template <class Values>
-double error(const Values& actual, const double* expected, Eigen::Index n, double floor) {
-  double worst = 0;
-  for (Eigen::Index k = 0; k < n; ++k)
-    worst = std::max(worst, std::abs(static_cast<double>(actual[k]) - expected[k]) /
-                                std::max(std::abs(expected[k]), floor));
-  return worst;
-}
-
 // The options a group's text names (generate_adam_family.py's keys).
 template <class Options>
 Options options_from(const std::string& text) {
@@ -138,65 +108,32 @@ template <class Scalar>
 double run_case(const FamilyCase& c) {
   const double floor = testing::error_floor<Scalar>();
   INFO(c.name);
-  const std::vector<std::string> groups = split(c.groups, " | ");
-  const std::vector<std::string> buffers = split(c.buffers, " | ");
+  const std::vector<std::string> groups = testing::split(c.groups, " | ");
   auto opt = make<Scalar>(c.optimizer, groups);
   REQUIRE(opt->num_groups() == groups.size());
-  for (std::size_t g = 0; g < groups.size(); ++g)
-    REQUIRE(opt->buffer_names(g) == words(buffers[g]));
-
-  std::vector<RowMatrix<Scalar>> params, grads, scale, target;
-  for (const std::string& s : words(kShapes)) {
-    const auto x = s.find('x');
-    params.emplace_back(std::stoi(s.substr(0, x)), std::stoi(s.substr(x + 1)));
-  }
-  grads = scale = target = params;
-  const std::vector<std::string> membership = words(c.membership);
-  Eigen::Index offset = 0;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    for (Eigen::Index k = 0; k < params[i].size(); ++k) {
-      params[i].data()[k] = static_cast<Scalar>(kX0[offset + k]);
-      scale[i].data()[k] = static_cast<Scalar>(kC[offset + k]);
-      target[i].data()[k] = static_cast<Scalar>(kXStar[offset + k]);
-    }
-    offset += params[i].size();
-    opt->add(params[i], grads[i], std::stoul(membership[i]));
-  }
+  testing::require_buffers(*opt, c.buffers);
+  testing::TrajectoryProblem<Scalar> p(kShapes, kX0, kC, kXStar);
+  p.add_to(*opt, c.membership);
   const auto schedule = schedule_from(*opt, c.schedule);
 
-  double worst = 0;
+  testing::RowError worst;
   const double* row = c.data;
   for (int t = 1; t <= c.steps; ++t) {
     INFO("step " << t);
-    const Scalar sign = static_cast<Scalar>(c.sign);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const auto x = params[i].array();
-      grads[i] =
-          sign * (scale[i].array() * (x - target[i].array()) + Scalar(0.3) * (Scalar(2) * x).sin());
-    }
+    p.gradients(c.sign);
     const descend::StepReport& r = opt->step();
     REQUIRE(r.applied);
     if (schedule) schedule->step();
     for (std::size_t g = 0; g < groups.size(); ++g)
       CHECK(std::abs(r.lr[g] - row[g]) <= 1e-15 * row[g]);  // a double in both
-    const double* expected = row + groups.size();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const Eigen::Index n = params[i].size();
-      worst = std::max(worst, error(params[i].data(), expected, n, floor));
-      expected += n;
-      for (const std::string& name : opt->buffer_names(opt->group_of(params[i]))) {
-        worst = std::max(worst, error(opt->state(params[i], name), expected, n, floor));
-        expected += n;
-      }
-    }
-    row = expected;
-    if (worst > testing::reference_tolerance<Scalar>()) {
-      CHECK(worst <= testing::reference_tolerance<Scalar>());
-      return worst;
+    row = testing::compare_row(*opt, p.params, row + groups.size(), floor, worst);
+    if (!(worst.worst <= testing::reference_tolerance<Scalar>())) {
+      CHECK(worst.worst <= testing::reference_tolerance<Scalar>());
+      return worst.worst;
     }
   }
   CHECK(row == c.data + c.size);  // the layout read is the layout written
-  return worst;
+  return worst.worst;
 }
 
 }  // namespace

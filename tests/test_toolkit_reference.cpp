@@ -59,52 +59,12 @@ struct TrajectoryCase {
 #include "reference/toolkit.inc"
 
 template <class Scalar>
-using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-std::vector<std::string> split(const std::string& text, const std::string& separator) {
-  std::vector<std::string> parts;
-  std::size_t begin = 0, end;
-  while ((end = text.find(separator, begin)) != std::string::npos) {
-    parts.push_back(text.substr(begin, end - begin));
-    begin = end + separator.size();
-  }
-  parts.push_back(text.substr(begin));
-  return parts;
-}
-
-std::vector<std::string> words(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-template <class Scalar>
-std::vector<RowMatrix<Scalar>> matrices(const std::string& shapes) {
-  std::vector<RowMatrix<Scalar>> out;
-  for (const std::string& s : words(shapes)) {
-    const auto x = s.find('x');
-    out.emplace_back(std::stoi(s.substr(0, x)), std::stoi(s.substr(x + 1)));
-  }
-  return out;
-}
-
-// |actual - expected| / max(|expected|, floor), over n values.
-template <class Values>
-double error(const Values& actual, const double* expected, Eigen::Index n, double floor) {
-  double worst = 0;
-  for (Eigen::Index k = 0; k < n; ++k)
-    worst = std::max(worst, std::abs(static_cast<double>(actual[k]) - expected[k]) /
-                                std::max(std::abs(expected[k]), floor));
-  return worst;
-}
-
-template <class Scalar>
 void check_clip(const ClipCase& c) {
   const double tolerance = testing::reference_tolerance<Scalar>();
   const double floor = testing::error_floor<Scalar>();
   INFO(c.kind << " " << c.shapes << " limit " << c.limit << " norm_type " << c.norm_type);
-  std::vector<RowMatrix<Scalar>> params = matrices<Scalar>(c.shapes), grads = params;
+  std::vector<testing::RowMatrix<Scalar>> params = testing::matrices<Scalar>(c.shapes),
+                                          grads = params;
   Eigen::Index n = 0;
   for (auto& g : grads) {
     for (Eigen::Index k = 0; k < g.size(); ++k) g.data()[k] = static_cast<Scalar>(c.data[n + k]);
@@ -130,10 +90,10 @@ void check_clip(const ClipCase& c) {
   const double* out = c.data + n;
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Eigen::Index size = params[i].size();
-    const RowMatrix<Scalar> seen = -params[i];
-    CHECK(error(seen.data(), out, size, floor) <= tolerance);
+    const testing::RowMatrix<Scalar> seen = -params[i];
+    CHECK(testing::error(seen.data(), out, size, floor) <= tolerance);
     // clip_grad_norm_'s scale enters the update only; clip_grad_value_ writes.
-    CHECK(error(grads[i].data(), norm ? in : out, size, floor) <= tolerance);
+    CHECK(testing::error(grads[i].data(), norm ? in : out, size, floor) <= tolerance);
     in += size;
     out += size;
   }
@@ -226,27 +186,12 @@ void run_trajectory(const TrajectoryCase& c) {
   const double tolerance = testing::reference_tolerance<Scalar>();
   const double floor = testing::error_floor<Scalar>();
   INFO(c.name);
-  const std::vector<std::string> groups = split(c.groups, " | ");
-  const std::vector<std::string> buffers = split(c.buffers, " | ");
+  const std::vector<std::string> groups = testing::split(c.groups, " | ");
   auto opt = make_grouped<Scalar>(c.optimizer, groups);
   REQUIRE(opt->num_groups() == groups.size());
-  for (std::size_t g = 0; g < groups.size(); ++g)
-    REQUIRE(opt->buffer_names(g) == words(buffers[g]));
-
-  // Allocated before add(): registered objects must stay where they are.
-  std::vector<RowMatrix<Scalar>> params = matrices<Scalar>(kShapes), grads = params;
-  std::vector<RowMatrix<Scalar>> scale = params, target = params;
-  const std::vector<std::string> membership = words(c.membership);
-  Eigen::Index offset = 0;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    for (Eigen::Index k = 0; k < params[i].size(); ++k) {
-      params[i].data()[k] = static_cast<Scalar>(kX0[offset + k]);
-      scale[i].data()[k] = static_cast<Scalar>(kC[offset + k]);
-      target[i].data()[k] = static_cast<Scalar>(kXStar[offset + k]);
-    }
-    offset += params[i].size();
-    opt->add(params[i], grads[i], std::stoul(membership[i]));
-  }
+  testing::require_buffers(*opt, c.buffers);
+  testing::TrajectoryProblem<Scalar> p(kShapes, kX0, kC, kXStar);
+  p.add_to(*opt, c.membership);
   const bool clips = *c.clip != '\0';
   if (clips) opt->add_transform(clip_from(c.clip));
   std::unique_ptr<Schedule> schedule;
@@ -255,12 +200,7 @@ void run_trajectory(const TrajectoryCase& c) {
   const double* row = c.data;
   for (int t = 1; t <= c.steps; ++t) {
     INFO("step " << t);
-    const Scalar sign = static_cast<Scalar>(c.sign);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const auto x = params[i].array();
-      grads[i] =
-          sign * (scale[i].array() * (x - target[i].array()) + Scalar(0.3) * (Scalar(2) * x).sin());
-    }
+    p.gradients(c.sign);
     const descend::StepReport& r = opt->step();
     REQUIRE(r.applied);
     if (schedule) schedule->step();
@@ -271,19 +211,10 @@ void run_trajectory(const TrajectoryCase& c) {
       CHECK(std::isnan(r.grad_norm));  // no ClipGradNorm computed one
     for (std::size_t g = 0; g < groups.size(); ++g)
       CHECK(std::abs(r.lr[g] - row[2 + g]) <= tolerance * row[2 + g]);
-    const double* expected = row + 2 + groups.size();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const Eigen::Index n = params[i].size();
-      INFO("parameter " << i);
-      CHECK(error(params[i].data(), expected, n, floor) <= tolerance);
-      expected += n;
-      for (const std::string& name : opt->buffer_names(opt->group_of(params[i]))) {
-        INFO(name);
-        CHECK(error(opt->state(params[i], name), expected, n, floor) <= tolerance);
-        expected += n;
-      }
-    }
-    row = expected;
+    testing::RowError e;
+    row = testing::compare_row(*opt, p.params, row + 2 + groups.size(), floor, e);
+    INFO(e);
+    CHECK(e.worst <= tolerance);
   }
   CHECK(row == c.data + c.size);  // the layout read is the layout written
 }
