@@ -23,17 +23,18 @@
 // decide the state buffers (momentum != 0, centered, amsgrad): every other
 // hyper-parameter must come from PyTorch's file.
 #include <Eigen/Core>
-#include <cstdio>
+#include <algorithm>
 #include <exception>
 #include <fstream>
-#include <functional>
 #include <iostream>
-#include <map>
-#include <memory>
+#include <iterator>
+#include <set>
+#include <stdexcept>
 #include <string>
 
 #include "descend/checkpoint.hpp"
 #include "descend/descend.hpp"
+#include "helpers.hpp"
 
 namespace {
 
@@ -82,144 +83,39 @@ struct Model {
   }
 };
 
-// A config: its optimizer with the test's hyper-parameters (`full`), or with
-// defaults but for the options that decide the state buffers.
-using Make = std::function<std::unique_ptr<Opt>(bool full)>;
-
-template <class O, class Options>
-std::unique_ptr<Opt> make(const Options& full, const Options& structural, bool use_full) {
-  return std::make_unique<O>(use_full ? full : structural);
-}
-
-descend::SgdOptions sgd(double lr, double momentum, double dampening, bool nesterov,
-                        double weight_decay) {
-  descend::SgdOptions o;
-  o.lr = lr;
-  o.momentum = momentum;
-  o.dampening = dampening;
-  o.nesterov = nesterov;
-  o.weight_decay = weight_decay;
-  return o;
-}
-
-descend::SgdOptions sgd_structural() {
-  descend::SgdOptions o;
-  o.momentum = 0.5;
-  return o;
-}
-
-descend::RmspropOptions rmsprop(double lr, double alpha, double eps, double weight_decay,
-                                double momentum, bool centered) {
-  descend::RmspropOptions o;
-  o.lr = lr;
-  o.alpha = alpha;
-  o.eps = eps;
-  o.weight_decay = weight_decay;
-  o.momentum = momentum;
-  o.centered = centered;
-  return o;
-}
-
-descend::RmspropOptions rmsprop_structural(bool momentum, bool centered) {
-  descend::RmspropOptions o;
-  o.momentum = momentum ? 0.5 : 0.0;
-  o.centered = centered;
-  return o;
-}
-
-descend::AdamOptions adam(double lr, double beta1, double beta2, double eps, double weight_decay,
-                          bool amsgrad) {
-  descend::AdamOptions o;
-  o.lr = lr;
-  o.beta1 = beta1;
-  o.beta2 = beta2;
-  o.eps = eps;
-  o.weight_decay = weight_decay;
-  o.amsgrad = amsgrad;
-  return o;
-}
-
-descend::AdamWOptions adamw(double lr, double beta1, double beta2, double eps, double weight_decay,
-                            bool amsgrad) {
-  descend::AdamWOptions o;
-  o.lr = lr;
-  o.beta1 = beta1;
-  o.beta2 = beta2;
-  o.eps = eps;
-  o.weight_decay = weight_decay;
-  o.amsgrad = amsgrad;
-  return o;
-}
-
 // The same hyper-parameters as CONFIGS in checkpoint_interop.py, which checks
-// them against the param_groups of descend's file.
-const std::map<std::string, Make>& configs() {
-  static const std::map<std::string, Make> all = {
-      {"sgd_momentum",
-       [](bool full) {
-         return make<descend::Sgd<double>>(sgd(0.05, 0.9, 0, false, 0), sgd_structural(), full);
-       }},
-      {"sgd_nesterov",
-       [](bool full) {
-         return make<descend::Sgd<double>>(sgd(0.03, 0.8, 0, true, 0.01), sgd_structural(), full);
-       }},
-      {"sgd_dampening",
-       [](bool full) {
-         return make<descend::Sgd<double>>(sgd(0.04, 0.7, 0.3, false, 0.02), sgd_structural(),
-                                           full);
-       }},
-      {"adagrad",
-       [](bool full) {
-         descend::AdagradOptions o;
-         o.lr = 0.2;
-         o.lr_decay = 0.01;
-         o.weight_decay = 0.01;
-         o.initial_accumulator_value = 0.1;
-         o.eps = 1e-8;
-         return make<descend::Adagrad<double>>(o, descend::AdagradOptions{}, full);
-       }},
-      {"rmsprop",
-       [](bool full) {
-         return make<descend::Rmsprop<double>>(rmsprop(0.02, 0.9, 1e-6, 0.01, 0, false),
-                                               rmsprop_structural(false, false), full);
-       }},
-      {"rmsprop_centered_momentum",
-       [](bool full) {
-         return make<descend::Rmsprop<double>>(rmsprop(0.005, 0.95, 1e-7, 0.02, 0.5, true),
-                                               rmsprop_structural(true, true), full);
-       }},
-      {"adadelta",
-       [](bool full) {
-         descend::AdadeltaOptions o;
-         o.lr = 0.5;
-         o.rho = 0.8;
-         o.eps = 1e-5;
-         o.weight_decay = 0.01;
-         return make<descend::Adadelta<double>>(o, descend::AdadeltaOptions{}, full);
-       }},
-      {"adam",
-       [](bool full) {
-         return make<descend::Adam<double>>(adam(0.02, 0.8, 0.99, 1e-7, 0.01, false),
-                                            descend::AdamOptions{}, full);
-       }},
-      {"amsgrad",
-       [](bool full) {
-         return make<descend::Adam<double>>(adam(0.02, 0.85, 0.995, 1e-6, 0.005, true),
-                                            adam(1e-3, 0.9, 0.999, 1e-8, 0, true), full);
-       }},
-      {"adamw",
-       [](bool full) {
-         return make<descend::AdamW<double>>(adamw(0.01, 0.85, 0.98, 1e-7, 0.05, false),
-                                             descend::AdamWOptions{}, full);
-       }},
-      {"adamw_amsgrad",
-       [](bool full) {
-         return make<descend::AdamW<double>>(adamw(0.015, 0.7, 0.97, 1e-6, 0.1, true),
-                                             adamw(1e-3, 0.9, 0.999, 1e-8, 1e-2, true), full);
-       }},
-  };
-  return all;
-}
+// them against the param_groups of descend's file; in tests/helpers.hpp's
+// option text (an option left out keeps descend's default). `structural`:
+// the options that decide the state buffers, all `resume` gets.
+struct Config {
+  const char* name;
+  const char* optimizer;
+  const char* options;
+  const char* structural;
+};
+
+const Config kConfigs[] = {
+    {"sgd_momentum", "sgd", "lr=0.05 momentum=0.9 dampening=0 nesterov=0 weight_decay=0",
+     "momentum=0.5"},
+    {"sgd_nesterov", "sgd", "lr=0.03 momentum=0.8 dampening=0 nesterov=1 weight_decay=0.01",
+     "momentum=0.5"},
+    {"sgd_dampening", "sgd", "lr=0.04 momentum=0.7 dampening=0.3 nesterov=0 weight_decay=0.02",
+     "momentum=0.5"},
+    {"adagrad", "adagrad",
+     "lr=0.2 lr_decay=0.01 weight_decay=0.01 initial_accumulator_value=0.1 eps=1e-8", ""},
+    {"rmsprop", "rmsprop", "lr=0.02 alpha=0.9 eps=1e-6 weight_decay=0.01 momentum=0 centered=0",
+     ""},
+    {"rmsprop_centered_momentum", "rmsprop",
+     "lr=0.005 alpha=0.95 eps=1e-7 weight_decay=0.02 momentum=0.5 centered=1",
+     "momentum=0.5 centered=1"},
+    {"adadelta", "adadelta", "lr=0.5 rho=0.8 eps=1e-5 weight_decay=0.01", ""},
+    {"adam", "adam", "lr=0.02 beta1=0.8 beta2=0.99 eps=1e-7 weight_decay=0.01 amsgrad=0", ""},
+    {"amsgrad", "adam", "lr=0.02 beta1=0.85 beta2=0.995 eps=1e-6 weight_decay=0.005 amsgrad=1",
+     "amsgrad=1"},
+    {"adamw", "adamw", "lr=0.01 beta1=0.85 beta2=0.98 eps=1e-7 weight_decay=0.05 amsgrad=0", ""},
+    {"adamw_amsgrad", "adamw", "lr=0.015 beta1=0.7 beta2=0.97 eps=1e-6 weight_decay=0.1 amsgrad=1",
+     "amsgrad=1"},
+};
 
 void run(Opt& opt, Model& m, int steps) {
   for (int s = 0; s < steps; ++s) {
@@ -238,36 +134,38 @@ int usage() {
 int main(int argc, char** argv) {
   try {
     if (argc == 2 && std::string(argv[1]) == "list") {
-      for (const auto& c : configs()) std::cout << c.first << "\n";
+      std::set<std::string> names;  // listed by name
+      for (const Config& c : kConfigs) names.insert(c.name);
+      for (const std::string& name : names) std::cout << name << "\n";
       return 0;
     }
     if (argc != 4) return usage();
     const std::string command = argv[1], dir = argv[3];
-    const auto config = configs().find(argv[2]);
-    if (config == configs().end()) {
+    const auto config =
+        std::find_if(std::begin(kConfigs), std::end(kConfigs),
+                     [&](const Config& c) { return c.name == std::string(argv[2]); });
+    if (config == std::end(kConfigs)) {
       std::cerr << "checkpoint_interop: no config '" << argv[2] << "'\n";
       return 2;
     }
+    if (command != "save" && command != "resume") return usage();
+    const bool save = command == "save";
+    auto opt = testing::make_optimizer<double>(config->optimizer,
+                                               save ? config->options : config->structural);
     Model m;
-    if (command == "save") {
-      auto opt = config->second(true);
-      opt->add("W", m.w, m.gw);
-      opt->add("b", m.b, m.gb);
+    opt->add("W", m.w, m.gw);
+    opt->add("b", m.b, m.gb);
+    if (save) {
       run(*opt, m, 20);
       descend::save_checkpoint(dir + "/descend.ckpt", *opt);
       m.write(dir + "/descend_params_20.bin");
       run(*opt, m, 30);
       m.write(dir + "/descend_params_50.bin");
-    } else if (command == "resume") {
-      auto opt = config->second(false);
-      opt->add("W", m.w, m.gw);
-      opt->add("b", m.b, m.gb);
+    } else {
       m.read(dir + "/torch_params_20.bin");
       descend::load_checkpoint(dir + "/torch.ckpt", *opt);
       run(*opt, m, 30);
       m.write(dir + "/resumed_params_50.bin");
-    } else {
-      return usage();
     }
     return 0;
   } catch (const std::exception& e) {
