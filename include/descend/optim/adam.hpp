@@ -29,6 +29,7 @@
 #include <cmath>
 
 #include "descend/optim/conventions.hpp"
+#include "descend/optim/detail/adam_family.hpp"
 #include "descend/optim/groups.hpp"
 
 namespace descend {
@@ -48,10 +49,7 @@ struct AdamOptions {
 
 // The options as a checkpoint stores a group's (PyTorch's names, then descend's own).
 inline void visit_options(AdamOptions& o, StateFields& f) {
-  f.field("lr", o.lr);
-  f.field("betas", o.beta1, o.beta2);
-  f.field("eps", o.eps);
-  f.field("weight_decay", o.weight_decay);
+  detail::visit_adam_options(o, f);  // lr, betas, eps, weight_decay
   f.field("amsgrad", o.amsgrad);
   f.field("maximize", o.maximize);
   f.field("decoupled_weight_decay", o.decoupled_weight_decay);
@@ -77,13 +75,9 @@ class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
   using typename Optimizer<Scalar>::Work;
 
   DESCEND_COLD void check_options(const AdamOptions& options) const override {
-    const detail::Check& check = this->check_;
-    check.in_range("beta1", options.beta1, 0, 1, true);
-    check.in_range("beta2", options.beta2, 0, 1, true);
-    check.template positive_representable<Scalar>("eps", options.eps);
-    check.template representable<Scalar>("weight_decay", options.weight_decay);
-    check.that(!adamw_ || options.decoupled_weight_decay,
-               "an AdamW group needs decoupled_weight_decay (give AdamW AdamWOptions)");
+    detail::check_adam_options<Scalar>(this->check_, options);
+    this->check_.that(!adamw_ || options.decoupled_weight_decay,
+                      "an AdamW group needs decoupled_weight_decay (give AdamW AdamWOptions)");
   }
   DESCEND_COLD std::vector<std::string> names_of(const AdamOptions& options) const override {
     if (options.amsgrad) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
@@ -98,28 +92,20 @@ class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
   }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
-    const AdamOptions* o = nullptr;
     Kernel k;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
-      if (i == 0 || item.group != work[i - 1].group) {
-        o = &this->groups_[item.group];
-        k.beta1 = static_cast<Scalar>(o->beta1);
-        k.one_minus_beta1 = static_cast<Scalar>(1.0 - o->beta1);
-        k.beta2 = static_cast<Scalar>(o->beta2);
-        k.one_minus_beta2 = static_cast<Scalar>(1.0 - o->beta2);
-        k.eps = static_cast<Scalar>(o->eps);
-        k.weight_decay = static_cast<Scalar>(o->weight_decay);
-        k.amsgrad = o->amsgrad;
-        k.eps_inside = o->eps_placement == EpsPlacement::inside_sqrt;
-        k.decoupled = o->decoupled_weight_decay && o->weight_decay != 0;
-        k.coupled = !o->decoupled_weight_decay && o->weight_decay != 0;
+      const AdamOptions& o = this->groups_[item.group];
+      if (detail::starts_group(work, i)) {
+        detail::set_adam_group<Scalar>(k, o);
+        k.amsgrad = o.amsgrad;
+        k.eps_inside = o.eps_placement == EpsPlacement::inside_sqrt;
       }
-      set_bias_corrections(*o, item.step);
+      set_bias_corrections(o, item.step);
       k.step_size = static_cast<Scalar>(item.lr * inv_bc1_);  // lr / (1 - β1^t)
       k.inv_bc2 = static_cast<Scalar>(inv_bc2_);
       k.inv_sqrt_bc2 = static_cast<Scalar>(inv_sqrt_bc2_);
-      k.shrink = static_cast<Scalar>(1.0 - item.lr * o->weight_decay);
+      k.shrink = static_cast<Scalar>(1.0 - item.lr * o.weight_decay);
       this->run(k, item);
     }
     return work[count - 1].lr;
@@ -127,7 +113,8 @@ class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
 
  private:
   // Every constant formed in double and rounded to Scalar once, as PyTorch
-  // forms them (in Python floats) before it multiplies a float tensor.
+  // forms them (in Python floats) before it multiplies a float tensor. The
+  // first line, decoupled and coupled are a group's (detail::set_adam_group).
   struct Kernel {
     Scalar beta1, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay;
     Scalar step_size, inv_bc2, inv_sqrt_bc2, shrink;
@@ -157,10 +144,7 @@ class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
   };
   // Parameters at the same step with the same betas share these.
   void set_bias_corrections(const AdamOptions& o, std::int64_t step) {
-    if (step == cached_step_ && o.beta1 == cached_beta1_ && o.beta2 == cached_beta2_) return;
-    cached_step_ = step;
-    cached_beta1_ = o.beta1;
-    cached_beta2_ = o.beta2;
+    if (!key_.renew(step, o.beta1, o.beta2)) return;
     const double bias_correction1 = 1.0 - std::pow(o.beta1, static_cast<double>(step));
     const double bias_correction2 = 1.0 - std::pow(o.beta2, static_cast<double>(step));
     inv_bc1_ = 1.0 / bias_correction1;
@@ -169,8 +153,7 @@ class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
   }
 
   bool adamw_ = false;
-  std::int64_t cached_step_ = 0;  // the step count and betas the next three belong to
-  double cached_beta1_ = 0, cached_beta2_ = 0;
+  detail::StepKey key_;      // the step count and betas the next three belong to
   double inv_bc1_ = 0;       // 1 / (1 - β1^t)
   double inv_bc2_ = 0;       // 1 / (1 - β2^t)
   double inv_sqrt_bc2_ = 0;  // 1 / √(1 - β2^t)

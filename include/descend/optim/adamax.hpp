@@ -13,8 +13,8 @@
 // As PyTorch 1.13's code: eps is added to |g| before the maximum (so u >= eps
 // from the first step on and never divides by zero), not to u afterwards;
 // torch stacks beta2 * u and |g| + eps and takes their amax, which is
-// torch.maximum: a NaN on either side gives NaN (descend's `torch_maximum` below
-// does the same, where std::max would drop a NaN gradient from u).
+// torch.maximum: a NaN on either side gives NaN (descend's `maximum` does the
+// same, where std::max would drop a NaN gradient from u).
 // Defaults (PyTorch): lr 2e-3, beta1 0.9, beta2 0.999, eps 1e-8,
 // weight_decay 0. eps must be > 0 (torch accepts 0, which makes the step of
 // a coefficient whose gradients were all 0 a 0 / 0).
@@ -23,6 +23,7 @@
 
 #include <cmath>
 
+#include "descend/optim/detail/adam_family.hpp"
 #include "descend/optim/groups.hpp"
 
 namespace descend {
@@ -39,28 +40,10 @@ struct AdamaxOptions {
 
 // The options as a checkpoint stores a group's (PyTorch's names, then descend's own).
 inline void visit_options(AdamaxOptions& o, StateFields& f) {
-  f.field("lr", o.lr);
-  f.field("betas", o.beta1, o.beta2);
-  f.field("eps", o.eps);
-  f.field("weight_decay", o.weight_decay);
+  detail::visit_adam_options(o, f);  // lr, betas, eps, weight_decay
   f.field("maximize", o.maximize);
   f.field("decay", o.decay);
 }
-
-namespace detail {
-
-// |a|, coefficient by coefficient.
-template <class P>
-Vec<P> magnitude(Vec<P> a) {
-  return {Eigen::internal::pabs(a.v)};
-}
-// torch.maximum(a, b): the larger, and NaN where either is NaN.
-template <class P>
-Vec<P> torch_maximum(Vec<P> a, Vec<P> b) {
-  return {Eigen::internal::pmax<Eigen::PropagateNaN>(a.v, b.v)};
-}
-
-}  // namespace detail
 
 template <class Scalar>
 class Adamax : public GroupedOptimizer<Scalar, AdamaxOptions> {
@@ -76,11 +59,7 @@ class Adamax : public GroupedOptimizer<Scalar, AdamaxOptions> {
   using typename Optimizer<Scalar>::Work;
 
   DESCEND_COLD void check_options(const AdamaxOptions& options) const override {
-    const detail::Check& check = this->check_;
-    check.in_range("beta1", options.beta1, 0, 1, true);
-    check.in_range("beta2", options.beta2, 0, 1, true);
-    check.template positive_representable<Scalar>("eps", options.eps);
-    check.template representable<Scalar>("weight_decay", options.weight_decay);
+    detail::check_adam_options<Scalar>(this->check_, options);
   }
   DESCEND_COLD std::vector<std::string> names_of(const AdamaxOptions&) const override {
     return {"exp_avg", "exp_inf"};
@@ -92,24 +71,21 @@ class Adamax : public GroupedOptimizer<Scalar, AdamaxOptions> {
   }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
-    const AdamaxOptions* o = nullptr;
     Kernel k;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
-      if (i == 0 || item.group != work[i - 1].group) {
-        o = &this->groups_[item.group];
-        k.beta1 = static_cast<Scalar>(o->beta1);
-        k.one_minus_beta1 = static_cast<Scalar>(1.0 - o->beta1);
-        k.beta2 = static_cast<Scalar>(o->beta2);
-        k.eps = static_cast<Scalar>(o->eps);
-        k.weight_decay = static_cast<Scalar>(o->weight_decay);
-        k.coupled = o->weight_decay != 0;
+      const AdamaxOptions& o = this->groups_[item.group];
+      if (detail::starts_group(work, i)) {
+        k.beta1 = static_cast<Scalar>(o.beta1);
+        k.one_minus_beta1 = static_cast<Scalar>(1.0 - o.beta1);
+        k.beta2 = static_cast<Scalar>(o.beta2);
+        k.eps = static_cast<Scalar>(o.eps);
+        k.weight_decay = static_cast<Scalar>(o.weight_decay);
+        k.coupled = o.weight_decay != 0;
       }
-      if (item.step != cached_step_ || o->beta1 != cached_beta1_) {
-        cached_step_ = item.step;
-        cached_beta1_ = o->beta1;
-        bias_correction_ = 1.0 - std::pow(o->beta1, static_cast<double>(item.step));
-      }
+      // Parameters at the same step with the same betas share it.
+      if (key_.renew(item.step, o.beta1, o.beta2))
+        bias_correction_ = 1.0 - std::pow(o.beta1, static_cast<double>(item.step));
       k.step_size = static_cast<Scalar>(item.lr / bias_correction_);  // clr = lr / (1 - β1^t)
       this->run(k, item);
     }
@@ -128,10 +104,9 @@ class Adamax : public GroupedOptimizer<Scalar, AdamaxOptions> {
                                      Eigen::Index n) const {
       V w = V::load(pw);
       V g = V::load(pg);
-      if (coupled) g = g + weight_decay * w;                 // g = g + λ w
-      const V m = V::load(s) * beta1 + one_minus_beta1 * g;  // m = β1 m + (1 - β1) g
-      const V u = detail::torch_maximum(V::load(s + n) * beta2,
-                                        detail::magnitude(g) + eps);  // u = max(β2 u, |g| + ε)
+      if (coupled) g = g + weight_decay * w;                      // g = g + λ w
+      const V m = V::load(s) * beta1 + one_minus_beta1 * g;       // m = β1 m + (1 - β1) g
+      const V u = maximum(V::load(s + n) * beta2, abs(g) + eps);  // u = max(β2 u, |g| + ε)
       m.store(s);
       u.store(s + n);
       w = w - step_size * m / u;  // w = w - clr m / u
@@ -139,8 +114,7 @@ class Adamax : public GroupedOptimizer<Scalar, AdamaxOptions> {
     }
   };
 
-  std::int64_t cached_step_ = 0;  // the step count and beta1 bias_correction_ belongs to
-  double cached_beta1_ = 0;
+  detail::StepKey key_;         // the step count and betas bias_correction_ belongs to
   double bias_correction_ = 0;  // 1 - β1^t
 };
 

@@ -23,6 +23,7 @@
 // State per parameter: "exp_avg" (m).
 #pragma once
 
+#include "descend/optim/detail/adam_family.hpp"
 #include "descend/optim/groups.hpp"
 
 namespace descend {
@@ -59,10 +60,8 @@ class Lion : public GroupedOptimizer<Scalar, LionOptions> {
   using typename Optimizer<Scalar>::Work;
 
   DESCEND_COLD void check_options(const LionOptions& options) const override {
-    const detail::Check& check = this->check_;
-    check.in_range("beta1", options.beta1, 0, 1, true);
-    check.in_range("beta2", options.beta2, 0, 1, true);
-    check.template representable<Scalar>("weight_decay", options.weight_decay);
+    detail::check_betas(this->check_, options.beta1, options.beta2);
+    this->check_.template representable<Scalar>("weight_decay", options.weight_decay);
   }
   DESCEND_COLD std::vector<std::string> names_of(const LionOptions&) const override {
     return {"exp_avg"};
@@ -74,20 +73,16 @@ class Lion : public GroupedOptimizer<Scalar, LionOptions> {
   }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
-    const LionOptions* o = nullptr;
     Kernel k;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
-      if (i == 0 || item.group != work[i - 1].group) {
-        o = &this->groups_[item.group];
-        k.beta1 = static_cast<Scalar>(o->beta1);
-        k.one_minus_beta1 = static_cast<Scalar>(1.0 - o->beta1);
-        k.beta2 = static_cast<Scalar>(o->beta2);
-        k.one_minus_beta2 = static_cast<Scalar>(1.0 - o->beta2);
-        k.decoupled = o->weight_decay != 0;
+      const LionOptions& o = this->groups_[item.group];
+      if (detail::starts_group(work, i)) {
+        detail::set_betas<Scalar>(k, o);
+        k.decoupled = o.weight_decay != 0;
       }
       k.lr = static_cast<Scalar>(item.lr);
-      k.shrink = static_cast<Scalar>(1.0 - item.lr * o->weight_decay);
+      k.shrink = static_cast<Scalar>(1.0 - item.lr * o.weight_decay);
       this->run(k, item);
     }
     return work[count - 1].lr;
@@ -95,7 +90,7 @@ class Lion : public GroupedOptimizer<Scalar, LionOptions> {
 
  private:
   // Every constant formed in double and rounded to Scalar once, as the
-  // authors' code forms them from Python floats.
+  // authors' code forms them from Python floats; the betas by detail::set_betas.
   struct Kernel {
     Scalar beta1, one_minus_beta1, beta2, one_minus_beta2, lr, shrink;
     bool decoupled;

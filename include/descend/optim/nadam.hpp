@@ -52,6 +52,7 @@
 
 #include <cmath>
 
+#include "descend/optim/detail/adam_family.hpp"
 #include "descend/optim/groups.hpp"
 
 namespace descend {
@@ -70,10 +71,7 @@ struct NadamOptions {
 
 // The options as a checkpoint stores a group's (PyTorch's names, then descend's own).
 inline void visit_options(NadamOptions& o, StateFields& f) {
-  f.field("lr", o.lr);
-  f.field("betas", o.beta1, o.beta2);
-  f.field("eps", o.eps);
-  f.field("weight_decay", o.weight_decay);
+  detail::visit_adam_options(o, f);  // lr, betas, eps, weight_decay
   f.field("momentum_decay", o.momentum_decay);
   f.field("decoupled_weight_decay", o.decoupled_weight_decay);
   f.field("maximize", o.maximize);
@@ -94,12 +92,8 @@ class Nadam : public GroupedOptimizer<Scalar, NadamOptions> {
   using typename Optimizer<Scalar>::Work;
 
   DESCEND_COLD void check_options(const NadamOptions& options) const override {
-    const detail::Check& check = this->check_;
-    check.in_range("beta1", options.beta1, 0, 1, true);
-    check.in_range("beta2", options.beta2, 0, 1, true);
-    check.template positive_representable<Scalar>("eps", options.eps);
-    check.template representable<Scalar>("weight_decay", options.weight_decay);
-    check.finite_non_negative("momentum_decay", options.momentum_decay);
+    detail::check_adam_options<Scalar>(this->check_, options);
+    this->check_.finite_non_negative("momentum_decay", options.momentum_decay);
     if (!(static_cast<Scalar>(mu(options, 1)) < 1))
       detail::fail<std::invalid_argument>(this->who_, ": beta1 = ", options.beta1,
                                           " with momentum_decay = ", options.momentum_decay,
@@ -116,28 +110,18 @@ class Nadam : public GroupedOptimizer<Scalar, NadamOptions> {
   }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
-    const NadamOptions* o = nullptr;
     Kernel k;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
-      if (i == 0 || item.group != work[i - 1].group) {
-        o = &this->groups_[item.group];
-        k.beta1 = static_cast<Scalar>(o->beta1);
-        k.one_minus_beta1 = static_cast<Scalar>(1.0 - o->beta1);
-        k.beta2 = static_cast<Scalar>(o->beta2);
-        k.one_minus_beta2 = static_cast<Scalar>(1.0 - o->beta2);
-        k.eps = static_cast<Scalar>(o->eps);
-        k.weight_decay = static_cast<Scalar>(o->weight_decay);
-        k.decoupled = o->decoupled_weight_decay && o->weight_decay != 0;
-        k.coupled = !o->decoupled_weight_decay && o->weight_decay != 0;
-      }
-      set_constants(*o, item.step);
+      const NadamOptions& o = this->groups_[item.group];
+      if (detail::starts_group(work, i)) detail::set_adam_group<Scalar>(k, o);
+      set_constants(o, item.step);
       const double lr = item.lr;
       k.bias_correction2 = static_cast<Scalar>(bias_correction2_);
       // -lr (1 - mu_t) / (1 - P_t)  and  -lr mu_{t+1} / (1 - P_t mu_{t+1})
       k.grad_step = static_cast<Scalar>(-lr * (1.0 - mu_) / (1.0 - product_));
       k.momentum_step = static_cast<Scalar>(-lr * mu_next_ / (1.0 - product_ * mu_next_));
-      k.shrink = static_cast<Scalar>(1.0 - lr * o->weight_decay);
+      k.shrink = static_cast<Scalar>(1.0 - lr * o.weight_decay);
       this->run(k, item);
     }
     return work[count - 1].lr;
@@ -145,7 +129,8 @@ class Nadam : public GroupedOptimizer<Scalar, NadamOptions> {
 
  private:
   // Every constant formed in double and rounded to Scalar once, as PyTorch
-  // forms them (in Python floats) before it multiplies a float tensor.
+  // forms them (in Python floats) before it multiplies a float tensor. The
+  // first line, decoupled and coupled are a group's (detail::set_adam_group).
   struct Kernel {
     Scalar beta1, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay;
     Scalar bias_correction2, grad_step, momentum_step, shrink;
@@ -178,34 +163,30 @@ class Nadam : public GroupedOptimizer<Scalar, NadamOptions> {
   // Parameters at the same step with the same options share these; the
   // running product is extended from the cached step when it can be.
   void set_constants(const NadamOptions& o, std::int64_t step) {
-    if (step == cached_step_ && o.beta1 == cached_beta1_ && o.beta2 == cached_beta2_ &&
-        o.momentum_decay == cached_momentum_decay_)
-      return;
-    if (!(o.beta1 == cached_beta1_ && o.momentum_decay == cached_momentum_decay_ &&
-          product_step_ <= step)) {
+    // Whether the cached product's factors mu_i are this group's.
+    const bool same_mu = o.beta1 == key_.beta1 && o.momentum_decay == momentum_decay_;
+    if (!key_.renew(step, o.beta1, o.beta2) && same_mu) return;
+    if (!(same_mu && product_step_ <= step)) {
       product_step_ = 0;  // P_0 = 1
       running_product_ = 1;
     }
     for (; product_step_ < step && running_product_ != 0; ++product_step_)
       running_product_ = running_product_ * static_cast<Scalar>(mu(o, product_step_ + 1));
     product_step_ = step;  // a product of 0 stays 0
-    cached_step_ = step;
-    cached_beta1_ = o.beta1;
-    cached_beta2_ = o.beta2;
-    cached_momentum_decay_ = o.momentum_decay;
+    momentum_decay_ = o.momentum_decay;
     bias_correction2_ = 1.0 - std::pow(o.beta2, static_cast<double>(step));
     mu_ = mu(o, step);
     mu_next_ = mu(o, step + 1);
     product_ = static_cast<double>(running_product_);
   }
 
-  // The options and step count the constants below belong to.
-  std::int64_t cached_step_ = 0;
-  double cached_beta1_ = -1, cached_beta2_ = -1, cached_momentum_decay_ = -1;
+  // The step count and options the constants below belong to.
+  detail::StepKey key_;
+  double momentum_decay_ = -1;
   double bias_correction2_ = 0;  // 1 - β2^t
   double mu_ = 0, mu_next_ = 0;  // μ_t, μ_{t+1}
   double product_ = 1;           // P_t, as a double
-  // P at product_step_, in Scalar, for cached_beta1_ and cached_momentum_decay_.
+  // P at product_step_, in Scalar, for key_.beta1 and momentum_decay_.
   std::int64_t product_step_ = 0;
   Scalar running_product_ = 1;
 };

@@ -37,6 +37,7 @@
 
 #include <cmath>
 
+#include "descend/optim/detail/adam_family.hpp"
 #include "descend/optim/groups.hpp"
 
 namespace descend {
@@ -54,10 +55,7 @@ struct RadamOptions {
 
 // The options as a checkpoint stores a group's (PyTorch's names, then descend's own).
 inline void visit_options(RadamOptions& o, StateFields& f) {
-  f.field("lr", o.lr);
-  f.field("betas", o.beta1, o.beta2);
-  f.field("eps", o.eps);
-  f.field("weight_decay", o.weight_decay);
+  detail::visit_adam_options(o, f);  // lr, betas, eps, weight_decay
   f.field("maximize", o.maximize);
   f.field("decoupled_weight_decay", o.decoupled_weight_decay);
   f.field("decay", o.decay);
@@ -77,11 +75,7 @@ class Radam : public GroupedOptimizer<Scalar, RadamOptions> {
   using typename Optimizer<Scalar>::Work;
 
   DESCEND_COLD void check_options(const RadamOptions& options) const override {
-    const detail::Check& check = this->check_;
-    check.in_range("beta1", options.beta1, 0, 1, true);
-    check.in_range("beta2", options.beta2, 0, 1, true);
-    check.template positive_representable<Scalar>("eps", options.eps);
-    check.template representable<Scalar>("weight_decay", options.weight_decay);
+    detail::check_adam_options<Scalar>(this->check_, options);
   }
   DESCEND_COLD std::vector<std::string> names_of(const RadamOptions&) const override {
     return {"exp_avg", "exp_avg_sq"};
@@ -93,28 +87,18 @@ class Radam : public GroupedOptimizer<Scalar, RadamOptions> {
   }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {
-    const RadamOptions* o = nullptr;
     Kernel k;
     for (std::size_t i = 0; i < count; ++i) {
       const Work& item = work[i];
-      if (i == 0 || item.group != work[i - 1].group) {
-        o = &this->groups_[item.group];
-        k.beta1 = static_cast<Scalar>(o->beta1);
-        k.one_minus_beta1 = static_cast<Scalar>(1.0 - o->beta1);
-        k.beta2 = static_cast<Scalar>(o->beta2);
-        k.one_minus_beta2 = static_cast<Scalar>(1.0 - o->beta2);
-        k.eps = static_cast<Scalar>(o->eps);
-        k.weight_decay = static_cast<Scalar>(o->weight_decay);
-        k.decoupled = o->decoupled_weight_decay && o->weight_decay != 0;
-        k.coupled = !o->decoupled_weight_decay && o->weight_decay != 0;
-      }
-      set_constants(*o, item.step);
+      const RadamOptions& o = this->groups_[item.group];
+      if (detail::starts_group(work, i)) detail::set_adam_group<Scalar>(k, o);
+      set_constants(o, item.step);
       k.bias_correction1 = static_cast<Scalar>(bias_correction1_);
       k.sqrt_bias_correction2 = static_cast<Scalar>(sqrt_bias_correction2_);
       k.rect = static_cast<Scalar>(rect_);
       k.rectified = rectified_;
       k.lr = static_cast<Scalar>(item.lr);
-      k.shrink = static_cast<Scalar>(1.0 - item.lr * o->weight_decay);
+      k.shrink = static_cast<Scalar>(1.0 - item.lr * o.weight_decay);
       this->run(k, item);
     }
     return work[count - 1].lr;
@@ -122,7 +106,8 @@ class Radam : public GroupedOptimizer<Scalar, RadamOptions> {
 
  private:
   // Every constant formed in double and rounded to Scalar once, as PyTorch
-  // forms them (in Python floats) before it multiplies a float tensor.
+  // forms them (in Python floats) before it multiplies a float tensor. The
+  // first line, decoupled and coupled are a group's (detail::set_adam_group).
   struct Kernel {
     Scalar beta1, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay;
     Scalar bias_correction1, sqrt_bias_correction2, rect, lr, shrink;
@@ -153,10 +138,7 @@ class Radam : public GroupedOptimizer<Scalar, RadamOptions> {
 
   // Parameters at the same step with the same betas share these.
   void set_constants(const RadamOptions& o, std::int64_t step) {
-    if (step == cached_step_ && o.beta1 == cached_beta1_ && o.beta2 == cached_beta2_) return;
-    cached_step_ = step;
-    cached_beta1_ = o.beta1;
-    cached_beta2_ = o.beta2;
+    if (!key_.renew(step, o.beta1, o.beta2)) return;
     const double t = static_cast<double>(step);
     const double beta2_t = std::pow(o.beta2, t);
     bias_correction1_ = 1.0 - std::pow(o.beta1, t);
@@ -170,8 +152,7 @@ class Radam : public GroupedOptimizer<Scalar, RadamOptions> {
                        : 0.0;
   }
 
-  std::int64_t cached_step_ = 0;  // the step count and betas the constants belong to
-  double cached_beta1_ = 0, cached_beta2_ = 0;
+  detail::StepKey key_;               // the step count and betas the constants belong to
   double bias_correction1_ = 0;       // 1 - β1^t
   double sqrt_bias_correction2_ = 0;  // √(1 - β2^t)
   double rect_ = 0;                   // r

@@ -130,6 +130,12 @@ template <class P>
 Vec<P> min(Vec<P> a, Vec<P> b) {
   return {Eigen::internal::pmin(a.v, b.v)};
 }
+// As torch.maximum: the larger, and NaN where either is NaN (where max()
+// above, like std::max, can drop a NaN).
+template <class P>
+Vec<P> maximum(Vec<P> a, Vec<P> b) {
+  return {Eigen::internal::pmax<Eigen::PropagateNaN>(a.v, b.v)};
+}
 // As torch.sign (PyTorch 1.13, float and double): 1 where a > 0, -1 where
 // a < 0, and +0 for +0, -0 and NaN.
 template <class P>
