@@ -545,10 +545,14 @@ struct CheckpointAccess {
                         "state by registration; register it, or forget() it, first");
     }
     Json groups = Json::array(), params = Json::array(), state = Json::object();
+    const typename Opt::OptionsBytes options = const_cast<Opt&>(opt).options_bytes();
     for (std::size_t g = 0; g < opt.num_groups(); ++g) {
       Json group = Json::object();
       JsonWriter w(group);
-      opt.write_options(g, w);
+      std::vector<unsigned char> copy(options.size);  // visit_options() takes them writable
+      std::memcpy(copy.data(), static_cast<const unsigned char*>(options.data) + g * options.size,
+                  options.size);
+      opt.visit_options_at(copy.data(), w);
       group["params"] = Json::array();
       const double initial = opt.initial_lr(g);
       if (!std::isnan(initial)) group["initial_lr"] = number(initial);
@@ -691,15 +695,18 @@ struct CheckpointAccess {
     }
 
     // Options, staged and validated; initial_lr.
-    opt.begin_staging();
+    const typename Opt::OptionsBytes options = opt.options_bytes();
+    std::vector<unsigned char> staged(groups.size() * options.size);
+    if (!staged.empty()) std::memcpy(staged.data(), options.data, staged.size());
+    const auto staged_at = [&](std::size_t g) { return staged.data() + g * options.size; };
     std::vector<double> initial(groups.size(), std::numeric_limits<double>::quiet_NaN());
     for (std::size_t g = 0; g < groups.size(); ++g) {
       JsonReader reader(groups[g], concat("param_groups[", g, "]"), true);
-      opt.stage_options(g, reader);
+      opt.visit_options_at(staged_at(g), reader);
       reader.set_checking(false);
-      opt.stage_options(g, reader);
+      opt.visit_options_at(staged_at(g), reader);
       try {
-        opt.check_staged(g);
+        opt.check_options_at(staged_at(g), g);
       } catch (const std::invalid_argument& e) {
         checkpoint_fail("param_groups[", g, "]: ", e.what());
       }
@@ -730,7 +737,7 @@ struct CheckpointAccess {
       if (p.size() == 0) checkpoint_fail(who(opt, i), " is empty but the file has state for it");
       Slot s = opt.make_slot(p, r.group);
       s.step = step.get<std::int64_t>();
-      const std::vector<std::string> names = opt.staged_buffer_names(r.group);
+      const std::vector<std::string> names = opt.buffer_names_at(staged_at(r.group));
       for (std::size_t b = 0; b < names.size(); ++b) {
         const std::string name = concat("state.", key, ".", names[b]);
         const auto t = f.tensors.find(name);
@@ -805,7 +812,7 @@ struct CheckpointAccess {
     for (std::size_t t = 0; t < transforms.size(); ++t)
       opt.transforms_[t]->visit_state(transform_readers[t]);
     for (std::size_t g = 0; g < groups.size(); ++g) opt.set_initial_lr(initial[g], g);
-    opt.commit_staged();
+    if (!staged.empty()) std::memcpy(options.data, staged.data(), staged.size());
     opt.slots_.swap(slots);
     opt.index_.swap(index);
     for (std::size_t i = 0; i < n; ++i) opt.registered_[i].slot = slot_of[i];

@@ -12,11 +12,22 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "descend/optim/optimizer.hpp"
 
 namespace descend {
+namespace detail {
+
+// Buffer names for a message: "exp_avg, exp_avg_sq", or "none".
+DESCEND_COLD inline std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace detail
 
 template <class Scalar, class Options>
 class GroupedOptimizer : public Optimizer<Scalar> {
@@ -42,7 +53,8 @@ class GroupedOptimizer : public Optimizer<Scalar> {
     if (!same_buffers(groups_[group], options) && this->group_has_state(group))
       detail::fail<std::invalid_argument>(
           this->who_, ": group ", group, " has state with buffers (",
-          joined(names_of(groups_[group])), ") and these options need (", joined(names_of(options)),
+          detail::joined(names_of(groups_[group])), ") and these options need (",
+          detail::joined(names_of(options)),
           "); forget() its parameters, or reset(), before changing them");
     groups_[group] = options;
   }
@@ -91,40 +103,28 @@ class GroupedOptimizer : public Optimizer<Scalar> {
     set_options(options, group);
   }
 
-  void write_options(std::size_t group, StateFields& fields) const override {
-    Options o = groups_[group];
-    visit_options(o, fields);
+  typename Optimizer<Scalar>::OptionsBytes options_bytes() override {
+    static_assert(std::is_trivially_copyable<Options>::value,
+                  "descend: checkpoints copy a group's options as bytes");
+    return {groups_.data(), sizeof(Options)};
   }
-  DESCEND_COLD void begin_staging() override { staged_ = groups_; }
-  DESCEND_COLD void stage_options(std::size_t group, StateFields& reader) override {
-    visit_options(staged_[group], reader);
+  void visit_options_at(void* options, StateFields& fields) const override {
+    visit_options(*static_cast<Options*>(options), fields);
   }
-  // The staged options must be valid and give the buffers the group has.
-  DESCEND_COLD void check_staged(std::size_t group) override {
-    validate(staged_[group]);
-    if (!same_buffers(groups_[group], staged_[group]))
+  DESCEND_COLD void check_options_at(const void* options, std::size_t group) const override {
+    const Options& staged = *static_cast<const Options*>(options);
+    validate(staged);
+    if (!same_buffers(groups_[group], staged))
       detail::fail<std::invalid_argument>(
           this->who_, ": group ", group, " has options that give buffers (",
-          joined(names_of(groups_[group])), ") but the checkpoint's options give (",
-          joined(names_of(staged_[group])), ")");
+          detail::joined(names_of(groups_[group])), ") but the checkpoint's options give (",
+          detail::joined(names_of(staged)), ")");
   }
-  std::vector<std::string> staged_buffer_names(std::size_t group) const override {
-    return names_of(staged_[group]);
-  }
-  void commit_staged() noexcept override {
-    groups_.swap(staged_);
-    staged_.clear();
+  std::vector<std::string> buffer_names_at(const void* options) const override {
+    return names_of(*static_cast<const Options*>(options));
   }
 
   std::vector<Options> groups_;
-
- private:
-  std::vector<Options> staged_;  // a checkpoint's options while it loads
-  static std::string joined(const std::vector<std::string>& names) {
-    std::string out;
-    for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
-    return out.empty() ? "none" : out;
-  }
 };
 
 }  // namespace descend

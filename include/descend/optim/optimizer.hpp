@@ -371,14 +371,22 @@ class Optimizer : public ParamGroups {
   const char* who_;
   detail::Check check_;
 
-  // Checkpoints (checkpoint.hpp): a group's options as StateFields; a load
-  // stages every group's options, validated, before any is replaced.
-  virtual void write_options(std::size_t group, StateFields& fields) const = 0;
-  virtual void begin_staging() = 0;  // a copy of every group's options to stage into
-  virtual void stage_options(std::size_t group, StateFields& reader) = 0;
-  virtual void check_staged(std::size_t group) = 0;  // throws std::invalid_argument
-  virtual std::vector<std::string> staged_buffer_names(std::size_t group) const = 0;
-  virtual void commit_staged() noexcept = 0;
+  // Checkpoints (checkpoint.hpp) reach the groups' options as bytes: every
+  // group's Options, trivially copyable, back to back. A load stages a copy
+  // of them, reads the file into it, validates it, and copies it over them.
+  // All typed work is in these small overrides, so that a file that never
+  // includes checkpoint.hpp compiles little for checkpoints.
+  struct OptionsBytes {
+    void* data;        // group 0's options
+    std::size_t size;  // sizeof(Options)
+  };
+  virtual OptionsBytes options_bytes() = 0;
+  // visit_options() of the Options at `options` (a copy of a group's).
+  virtual void visit_options_at(void* options, StateFields& fields) const = 0;
+  // Throws std::invalid_argument unless the Options at `options` are valid
+  // and give the buffers that group `group`'s give.
+  virtual void check_options_at(const void* options, std::size_t group) const = 0;
+  virtual std::vector<std::string> buffer_names_at(const void* options) const = 0;
 
  private:
   template <class>
@@ -599,11 +607,11 @@ class Optimizer : public ParamGroups {
     try {
       if (object != nullptr) objects_.emplace(object, id);
       ++done;
-      views_.insert(as_const(p), id);
+      views_.insert(detail::cells_of(p), id);
       ++done;
-      views_.insert(as_const(g), id);
+      views_.insert(detail::cells_of(g), id);
     } catch (...) {
-      if (done == 2) views_.erase(as_const(p));
+      if (done == 2) views_.erase(detail::cells_of(p));
       if (done >= 1 && object != nullptr) objects_.erase(object);
       registered_.pop_back();
       throw;
@@ -731,13 +739,13 @@ class Optimizer : public ParamGroups {
   // Throws if v shares a coefficient with a registered parameter or gradient.
   DESCEND_COLD void check_apart(const detail::View<const Scalar>& v, const char* what,
                                 std::size_t id) {
-    std::size_t other = views_.overlapping(v);
+    std::size_t other = views_.overlapping(detail::cells_of(v));
     if (other == kNone) return;
     if (!meets_now(other, v)) {
       // v meets where descend last saw #other, which has moved since: catch
       // up with the moves, so that v can take that memory.
       refresh_views();
-      other = views_.overlapping(v);
+      other = views_.overlapping(detail::cells_of(v));
       if (other == kNone) return;
     }
     detail::fail<std::invalid_argument>(
@@ -752,7 +760,7 @@ class Optimizer : public ParamGroups {
   // are looked at where they are now (rare, linear). Memory that a registered
   // Matrix moved onto since the last step() is not seen here: step() checks it.
   std::size_t registered_memory_at(const detail::View<const Scalar>& v) const {
-    const std::size_t hit = views_.overlapping(v);
+    const std::size_t hit = views_.overlapping(detail::cells_of(v));
     if (hit == kNone || meets_now(hit, v)) return hit;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       if (meets_now(i, v)) return i;
@@ -776,11 +784,11 @@ class Optimizer : public ParamGroups {
   }
 
   // Registered memory where it is now; throws if moves made two overlap.
-  DESCEND_COLD detail::ViewSet<Scalar> views_now() const {
-    detail::ViewSet<Scalar> now;
+  DESCEND_COLD detail::ViewSet views_now() const {
+    detail::ViewSet now;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const detail::View<Scalar> p = registered_[i].param.get(), g = registered_[i].grad.get();
-      for (const detail::View<const Scalar>& v : {as_const(p), as_const(g)}) {
+      for (const detail::Cells& v : {detail::cells_of(p), detail::cells_of(g)}) {
         const std::size_t other = now.overlapping(v);
         if (other != kNone)
           detail::fail<std::invalid_argument>(
@@ -841,7 +849,7 @@ class Optimizer : public ParamGroups {
   using Node = typename std::unordered_map<const void*, std::size_t>::node_type;
   struct Settlement {
     bool moved = false;
-    detail::ViewSet<Scalar> now;                         // registered memory where it is now
+    detail::ViewSet now;                         // registered memory where it is now
     std::vector<Slot> fresh;                             // state for pairs that have none
     std::unordered_map<const void*, std::size_t> spare;  // index nodes for them
     std::vector<std::pair<std::size_t, Node>> moving;    // room for re-keying
@@ -1129,7 +1137,7 @@ class Optimizer : public ParamGroups {
   std::vector<Registration> registered_;
   std::vector<std::string> names_;                        // registered_[i]'s name, "" if none
   std::unordered_map<const void*, std::size_t> objects_;  // registered Matrix/Array -> #
-  detail::ViewSet<Scalar> views_;                         // every registered parameter and gradient
+  detail::ViewSet views_;                         // every registered parameter and gradient
   bool recheck_ = false;    // views_ are not where step() last saw them (refresh_views)
   std::vector<Work> work_;  // step()'s, kept to reuse its memory
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> scratch_;  // update()'s expression gradients

@@ -1,5 +1,6 @@
 // Whether two views share a coefficient, and a set of registered views that
-// finds the one a new view overlaps in O(log n).
+// finds the one a new view overlaps in O(log n). All on bytes: one copy of
+// the code serves float and double.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +14,25 @@
 namespace descend {
 namespace detail {
 
+// A view's coefficients as bytes, whatever its Scalar: what the overlap checks
+// read, so that they are compiled once for float and double.
+struct Cells {
+  const char* data = nullptr;
+  Index rows = 0;
+  Index cols = 0;
+  Index row_stride = 0;  // in coefficients, as View's
+  Index col_stride = 0;
+  Index width = 0;  // bytes per coefficient
+
+  Index size() const { return rows * cols; }
+};
+
+template <class T>
+Cells cells_of(const View<T>& v) {
+  return {reinterpret_cast<const char*>(v.data), v.rows,       v.cols,
+          v.row_stride,                          v.col_stride, static_cast<Index>(sizeof(T))};
+}
+
 // The bytes from a view's lowest to just past its highest coefficient.
 struct Span {
   const char* lo = nullptr;
@@ -21,41 +41,36 @@ struct Span {
   bool meets(const Span& o) const { return lo < o.hi && o.lo < hi; }
 };
 
-template <class T>
-Span span_of(const View<T>& v) {
+inline Span span_of(const Cells& v) {
   if (v.size() == 0) return {};
-  const char* base = reinterpret_cast<const char*>(v.data);
   std::ptrdiff_t low = 0, high = 0;  // in coefficients, from data
   const std::ptrdiff_t r = (v.rows - 1) * v.row_stride, c = (v.cols - 1) * v.col_stride;
   low += std::min<std::ptrdiff_t>(r, 0) + std::min<std::ptrdiff_t>(c, 0);
   high += std::max<std::ptrdiff_t>(r, 0) + std::max<std::ptrdiff_t>(c, 0);
-  return {base + low * static_cast<std::ptrdiff_t>(sizeof(T)),
-          base + (high + 1) * static_cast<std::ptrdiff_t>(sizeof(T))};
+  return {v.data + low * v.width, v.data + (high + 1) * v.width};
 }
 
-template <class T>
-bool is_contiguous(const View<T>& v) {
-  return contiguous_col_major(v) || contiguous_row_major(v);
+// contiguous_col_major or contiguous_row_major (view.hpp).
+inline bool is_contiguous(const Cells& v) {
+  return ((v.rows <= 1 || v.row_stride == 1) && (v.cols <= 1 || v.col_stride == v.rows)) ||
+         ((v.cols <= 1 || v.col_stride == 1) && (v.rows <= 1 || v.row_stride == v.cols));
 }
 
 // The address of every coefficient of v, sorted (for the rare exact check).
-template <class T>
-std::vector<const char*> addresses(const View<T>& v) {
+inline std::vector<const char*> addresses(const Cells& v) {
   std::vector<const char*> out;
   out.reserve(static_cast<std::size_t>(v.size()));
   for (Index j = 0; j < v.cols; ++j)
     for (Index i = 0; i < v.rows; ++i)
-      out.push_back(reinterpret_cast<const char*>(v.data + i * v.row_stride + j * v.col_stride));
+      out.push_back(v.data + (i * v.row_stride + j * v.col_stride) * v.width);
   std::sort(out.begin(), out.end());
   return out;
 }
 
-// Whether a and b share a coefficient. Constant time unless their spans meet
-// and one is strided (two interleaved column blocks of a row-major matrix, say):
-// then every address is compared.
-template <class T, class U>
-bool share_coefficients(const View<T>& a, const View<U>& b) {
-  if (a.size() == 0 || b.size() == 0 || !span_of(a).meets(span_of(b))) return false;
+// Whether a and b, whose spans meet, share a coefficient: yes if both are in
+// one piece; otherwise (two interleaved column blocks of a row-major matrix,
+// say) every address is compared.
+DESCEND_NOINLINE inline bool share_meeting(const Cells& a, const Cells& b) {
   if (is_contiguous(a) && is_contiguous(b)) return true;
   const std::vector<const char*> x = addresses(a), y = addresses(b);
   std::vector<const char*> both;
@@ -63,16 +78,27 @@ bool share_coefficients(const View<T>& a, const View<U>& b) {
   return !both.empty();
 }
 
+// Whether a and b share a coefficient. Constant time unless their spans meet
+// and one is strided. The span test, all that runs for memory apart (every
+// update() checks its gradient), is small enough to inline.
+inline bool share_coefficients(const Cells& a, const Cells& b) {
+  if (a.size() == 0 || b.size() == 0 || !span_of(a).meets(span_of(b))) return false;
+  return share_meeting(a, b);
+}
+template <class T, class U>
+DESCEND_ALWAYS_INLINE bool share_coefficients(const View<T>& a, const View<U>& b) {
+  return share_coefficients(cells_of(a), cells_of(b));
+}
+
 // Views (of float or double coefficients, as bytes) that share no coefficient
 // with each other, each with an id. Contiguous ones are kept by address, so a
 // new one finds its neighbours in O(log n); strided ones, rare, in a list.
-template <class Scalar>
 class ViewSet {
  public:
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
   // The id of a view in the set that shares a coefficient with v, or kNone.
-  std::size_t overlapping(const View<const Scalar>& v) const {
+  std::size_t overlapping(const Cells& v) const {
     if (v.size() == 0) return kNone;
     const Span s = span_of(v);
     auto it = contiguous_.upper_bound(s.lo);
@@ -91,7 +117,7 @@ class ViewSet {
   }
 
   // Adds v, which must share no coefficient with any view in the set.
-  void insert(const View<const Scalar>& v, std::size_t id) {
+  void insert(const Cells& v, std::size_t id) {
     if (v.size() == 0) return;
     const Entry e{v, span_of(v), id};
     if (is_contiguous(v))
@@ -101,7 +127,7 @@ class ViewSet {
   }
 
   // Removes v (as inserted). Never allocates.
-  void erase(const View<const Scalar>& v) {
+  void erase(const Cells& v) {
     if (v.size() == 0) return;
     if (is_contiguous(v)) {
       contiguous_.erase(span_of(v).lo);
@@ -139,7 +165,7 @@ class ViewSet {
 
  private:
   struct Entry {
-    View<const Scalar> view;
+    Cells view;
     Span span;
     std::size_t id;
   };

@@ -201,32 +201,32 @@ struct ScaledGradient {
 // State buffers are laid out in the same order: element k of a buffer belongs
 // to the k-th coefficient visited. Contiguous runs are used in place; strided
 // ones are gathered into a stack buffer and the parameter is scattered back.
-// The common case, both in one piece, is inlined into the caller's loop over
-// parameters: many small parameters pay no call for it. A gradient scale
-// other than 1 (maximize, clipping) runs the scaled kernel, in one piece
-// where p and g are (single-threaded).
+// The common case, both in one piece and the gradient unscaled, is inlined
+// into the caller's loop over parameters: many small parameters pay no call
+// for it. Every other case runs the scaled kernel out of line, one
+// instantiation per kernel rather than two (a scale of 1 changes no
+// gradient: 1 * g is g), in one piece where p and g are (single-threaded).
+// A gradient scale other than 1 comes from maximize or clipping.
 template <class Scalar, class Kernel>
 DESCEND_ALWAYS_INLINE void for_each_coefficient(const Kernel& kernel, const View<Scalar>& p,
                                                 const View<const Scalar>& g, Scalar* state,
                                                 Scalar scale) {
-  if (scale != Scalar(1))  // out of line: one more instantiation, not two
-    return run_in_pieces(ScaledGradient<Scalar, Kernel>{kernel, scale}, p, g, state);
-  for_each_coefficient(kernel, p, g, state);
-}
-
-template <class Scalar, class Kernel>
-DESCEND_ALWAYS_INLINE void for_each_coefficient(const Kernel& kernel, const View<Scalar>& p,
-                                                const View<const Scalar>& g, Scalar* state) {
-  const Index n = p.size();
-  if ((contiguous_col_major(p) && contiguous_col_major(g)) ||
-      (contiguous_row_major(p) && contiguous_row_major(g))) {
+  if (scale == Scalar(1) && ((contiguous_col_major(p) && contiguous_col_major(g)) ||
+                             (contiguous_row_major(p) && contiguous_row_major(g)))) {
+    const Index n = p.size();
 #if defined(DESCEND_USE_OPENMP)
     if (n >= kParallelThreshold) return run_parallel(kernel, p.data, g.data, state, n);
 #endif
     run(kernel, p.data, g.data, state, n, n);
   } else {
-    run_in_pieces(kernel, p, g, state);
+    run_in_pieces(ScaledGradient<Scalar, Kernel>{kernel, scale}, p, g, state);
   }
+}
+
+template <class Scalar, class Kernel>
+DESCEND_ALWAYS_INLINE void for_each_coefficient(const Kernel& kernel, const View<Scalar>& p,
+                                                const View<const Scalar>& g, Scalar* state) {
+  for_each_coefficient(kernel, p, g, state, Scalar(1));
 }
 
 }  // namespace detail
