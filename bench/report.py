@@ -5,15 +5,25 @@
     python3 bench/report.py --summary RESULT.json [RESULT.json ...]
 
 For each file: the ratio of every update to its in-place stream roofline
-("roofline", 1.0 = memory speed) by optimizer, scalar and size, with the
-bound the arithmetic alone sets (see bound()), then the 1000 x 64 cases and
-the spiral epoch. --summary prints one table of the N = 1e7 ratios (and
-their bounds) with a column per file. Uses only the standard library.
+("roofline", 1.0 = memory speed) by optimizer, scalar and size, each next to
+"fused_ratio" (the hand-fused loop with the same arithmetic over the update,
+1.0 = descend as fast as the loop; issue 14's target is >= 0.95), with the
+bound the arithmetic alone sets (see bound()), then the fixed costs, the
+1000 x 64 cases and the spiral epoch. --summary prints one table of the
+N = 1e7 ratios (roofline with its bound, and fused_ratio) with columns per
+file. Files from before fused_ratio existed show "—" in its place. Uses only
+the standard library.
 """
 
 import json
 import sys
 from collections import defaultdict
+
+MISSING = "—"  # a figure the file does not have (fused_ratio before issue 14)
+
+
+def ratio(value):
+    return MISSING if value is None else f"{value:.2f}"
 
 
 def bound(ns):
@@ -30,7 +40,7 @@ def table(path):
     with open(path) as f:
         data = json.load(f)
     ctx = data.get("context", {})
-    rows = defaultdict(dict)
+    rows = defaultdict(dict)  # (roofline, fused_ratio or None)
     ns = defaultdict(dict)  # (update, stream) ns per element
     extra = []
     threads = None
@@ -38,10 +48,19 @@ def table(path):
         name = b["name"]
         if name.startswith("update/"):
             _, config, scalar, n = name.split("/")
-            rows[(config, scalar)][int(n)] = b["roofline"]
+            rows[(config, scalar)][int(n)] = (b["roofline"], b.get("fused_ratio"))
             ns[(config, scalar)][int(n)] = (b["ns_per_element"],
                                             b["ns_per_element"] * b["roofline"])
             threads = int(b.get("threads", 1))
+        elif name.startswith("fixed_cost/update"):
+            extra.append(f"- fixed cost, SGD update() of 1000 floats: {b['update_ns']:.0f} ns, "
+                         f"fused loop {b['fused_ns']:.0f} ns, {b['overhead_ns']:.0f} ns more, "
+                         f"ratio **{b['update_over_fused']:.2f}** (target <= 1.15)")
+        elif name.startswith("fixed_cost/step"):
+            extra.append(f"- fixed cost, Adam step() over 1000 x 64 floats: {b['many_us']:.1f} us, "
+                         f"over 1 x 64000: {b['one_us']:.1f} us, "
+                         f"{b['overhead_ns_per_param']:.0f} ns more per parameter, "
+                         f"ratio **{b['many_over_one']:.2f}** (target <= 1.15)")
         elif name.startswith("many_small"):
             how = name.split("/")[-1]  # step or update
             extra.append(f"- Adam, 1000 parameters x 64 floats, {how}(): "
@@ -52,11 +71,16 @@ def table(path):
                          f"**{b['s_per_10001_epochs']:.2f} s**")
     sizes = sorted({n for r in rows.values() for n in r})
     out = [f"`{path}` ({ctx.get('num_cpus', '?')} CPUs, {threads} thread(s)):", ""]
-    out.append("| optimizer | scalar | " + " | ".join(f"N={n:.0e}" for n in sizes) +
+    out.append("roofline: stream loop time / update time; fused: hand-fused loop time / "
+               "update time (1 = as fast as the loop).")
+    out.append("")
+    out.append("| optimizer | scalar | " +
+               " | ".join(f"N={n:.0e} roofline | N={n:.0e} fused" for n in sizes) +
                " | compute bound at N=1e7 |")
-    out.append("|---|---|" + "---|" * (len(sizes) + 1))
+    out.append("|---|---|" + "---|" * (2 * len(sizes) + 1))
     for (config, scalar), r in sorted(rows.items()):
-        cells = " | ".join(f"{r[n]:.2f}" if n in r else "" for n in sizes)
+        cells = " | ".join(f"{r[n][0]:.2f} | {ratio(r[n][1])}" if n in r else " | "
+                           for n in sizes)
         out.append(f"| {config} | {scalar} | {cells} | {bound(ns[(config, scalar)])} |")
     out.append("")
     out.extend(extra)
@@ -64,25 +88,28 @@ def table(path):
 
 
 def summary(paths, n=10000000):
-    """One table: the roofline ratio at size n, and its compute bound, per file."""
+    """One table: per file, the roofline ratio at size n with its compute
+    bound, and fused_ratio at size n."""
     cols = []
     for path in paths:
         with open(path) as f:
             data = json.load(f)
-        ratio, ns = {}, defaultdict(dict)
+        ratios, ns = {}, defaultdict(dict)
         for b in data["benchmarks"]:
             if b["name"].startswith("update/"):
                 _, config, scalar, size = b["name"].split("/")
                 ns[(config, scalar)][int(size)] = (b["ns_per_element"],
                                                    b["ns_per_element"] * b["roofline"])
                 if int(size) == n:
-                    ratio[(config, scalar)] = b["roofline"]
-        cols.append((path, ratio, ns))
+                    ratios[(config, scalar)] = (b["roofline"], b.get("fused_ratio"))
+        cols.append((path, ratios, ns))
     keys = sorted({k for _, r, _ in cols for k in r})
-    head = " | ".join(f"{p.split('/')[-1].removesuffix('.json')} (bound)" for p, _, _ in cols)
-    out = [f"| optimizer | scalar | {head} |", "|---|---|" + "---|" * len(cols)]
+    head = " | ".join(f"{name} roofline (bound) | {name} fused"
+                      for name in (p.split('/')[-1].removesuffix('.json') for p, _, _ in cols))
+    out = [f"| optimizer | scalar | {head} |", "|---|---|" + "---|" * (2 * len(cols))]
     for k in keys:
-        cells = " | ".join(f"{r[k]:.2f} ({bound(ns[k])})" if k in r else "" for _, r, ns in cols)
+        cells = " | ".join(f"{r[k][0]:.2f} ({bound(ns[k])}) | {ratio(r[k][1])}" if k in r else " | "
+                           for _, r, ns in cols)
         out.append(f"| {k[0]} | {k[1]} | {cells} |")
     return "\n".join(out)
 
