@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Trains a 784-128-10 ReLU network on (Fashion-)MNIST with minibatches.", "mnist"};
   example::OptimizerFlags optimizer_flags(app);
   std::string data_dir = descend::data::kFashionMnistDir, csv, schedule = "none", init = "torch";
-  long epochs = 10, batch_size = 128, train_subset = 0, test_subset = 0, validation = 5000,
+  long epochs = 10, batch_size = 128, train_subset = 0, test_subset = 0, validation = 0,
        patience = 20, target_patience = 20, step_size = 5;
   double target_accuracy = 1, gamma = 0.1, require_accuracy = 0;
   std::uint64_t seed = 0;
