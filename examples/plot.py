@@ -9,6 +9,11 @@ Each file's kind is recognised from its header line:
     optimizer,kind,x0,x1,label       spiral --grid: decision regions and the training points
     optimizer,epoch,loss             linear_fit --csv: mean loss per epoch
     problem,optimizer,step,x0,x1,f   trajectories: each optimizer's path over the contours
+    epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds
+                                     mnist --csv: loss, accuracy (training and validation), lr
+    run,optimizer,lr,epoch,train_loss,train_acc,val_loss,val_acc,seconds
+                                     mnist_compare --csv: validation loss and accuracy per run
+    run,true,predicted,count         mnist_compare --confusion: the test-set confusion matrix
 
 and each title is made from what the file holds (optimizers, epochs, final
 values, problem). DIR/NAME.png is written for NAME.csv (DIR: the current
@@ -29,6 +34,10 @@ KINDS = {
     ("optimizer", "kind", "x0", "x1", "label"): "regions",
     ("optimizer", "epoch", "loss"): "linear",
     ("problem", "optimizer", "step", "x0", "x1", "f"): "trajectories",
+    ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"): "mnist",
+    ("run", "optimizer", "lr", "epoch", "train_loss", "train_acc", "val_loss", "val_acc",
+     "seconds"): "mnist_compare",
+    ("run", "true", "predicted", "count"): "confusion",
 }
 
 # The trajectories example's functions, for the contour lines, and a view that
@@ -65,13 +74,18 @@ def read(path):
     return KINDS[header], rows
 
 
+def number(text):
+    """A CSV value as a float; an empty one (mnist without validation) as NaN."""
+    return float(text) if text != "" else float("nan")
+
+
 def series(rows, key, *columns):
     """{rows[key]: {column: [float, ...]}} in the order the keys first appear."""
     out = OrderedDict()
     for r in rows:
         s = out.setdefault(r[key], {c: [] for c in columns})
         for c in columns:
-            s[c].append(float(r[c]))
+            s[c].append(number(r[c]))
     return out
 
 
@@ -163,8 +177,76 @@ def plot_trajectories(plt, rows):
     return fig
 
 
+def plot_mnist(plt, rows):
+    s = series([dict(r, run="mnist") for r in rows], "run", "epoch", "train_loss", "train_acc",
+               "val_loss", "val_acc", "lr")["mnist"]
+    fig, (ax_loss, ax_acc, ax_lr) = plt.subplots(1, 3, figsize=(15, 4))
+    validated = any(a == a for a in s["val_acc"])  # not all NaN: there was a validation set
+    for part in ("train", "val") if validated else ("train",):
+        label = "training (means over the epoch)" if part == "train" else "validation"
+        ax_loss.plot(s["epoch"], s[part + "_loss"], marker="o", ms=2.5, lw=1, label=label)
+        ax_acc.plot(s["epoch"], s[part + "_acc"], marker="o", ms=2.5, lw=1, label=label)
+    ax_lr.plot(s["epoch"], s["lr"], marker="o", ms=2.5, lw=1)
+    ax_loss.set(xlabel="epoch", ylabel="loss", yscale="log")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy")
+    ax_lr.set(xlabel="epoch", ylabel="learning rate applied", yscale="log")
+    ax_acc.legend()
+    title = "mnist, %d epochs: last epoch's training accuracy %.4f" % (
+        len(s["epoch"]), s["train_acc"][-1])
+    if validated:
+        title += ", validation accuracy %.4f" % s["val_acc"][-1]
+    fig.suptitle(title)
+    return fig
+
+
+def plot_mnist_compare(plt, rows):
+    runs = series(rows, "run", "epoch", "val_loss", "val_acc")
+    lrs = OrderedDict((r["run"], r["lr"]) for r in rows)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 4.8))
+    for name, s in runs.items():
+        label = "%s (lr %s)" % (name, lrs[name])
+        ax_loss.plot(s["epoch"], s["val_loss"], lw=1.2, label=label)
+        ax_acc.plot(s["epoch"], s["val_acc"], lw=1.2, label=label)
+    ax_loss.set(xlabel="epoch", ylabel="validation loss", yscale="log")
+    ax_acc.set(xlabel="epoch", ylabel="validation accuracy")
+    ax_acc.legend(fontsize="small")
+    best = max(runs, key=lambda n: max(runs[n]["val_acc"]))
+    acc = runs[best]["val_acc"]
+    epochs = max(len(s["epoch"]) for s in runs.values())
+    fig.suptitle("mnist_compare, %d runs, up to %d epochs: best validation accuracy %.4f "
+                 "(%s, epoch %d)" % (len(runs), epochs, max(acc), best,
+                                     runs[best]["epoch"][acc.index(max(acc))]))
+    return fig
+
+
+def plot_confusion(plt, rows):
+    import numpy as np
+
+    names = list(OrderedDict.fromkeys(r["run"] for r in rows))
+    if len(names) != 1:
+        raise Unplottable("holds %d runs, plots one per file" % len(names))
+    classes = 1 + max(max(int(r["true"]), int(r["predicted"])) for r in rows)
+    counts = np.zeros((classes, classes), dtype=int)
+    for r in rows:
+        counts[int(r["true"]), int(r["predicted"])] += int(r["count"])
+    total = counts.sum()
+    fig, ax = plt.subplots(figsize=(7, 6))
+    image = ax.imshow(counts, cmap="Blues")
+    for t in range(classes):
+        for p in range(classes):
+            ax.text(p, t, str(counts[t, p]), ha="center", va="center", fontsize=8,
+                    color="white" if counts[t, p] > counts.max() / 2 else "black")
+    ax.set(xticks=range(classes), yticks=range(classes), xlabel="predicted class",
+           ylabel="true class",
+           title="%s: test-set confusion matrix\n%d images, accuracy %.4f" % (
+               names[0], total, np.trace(counts) / max(total, 1)))
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
 PLOTTERS = {"training": plot_training, "regions": plot_regions, "linear": plot_linear,
-            "trajectories": plot_trajectories}
+            "trajectories": plot_trajectories, "mnist": plot_mnist,
+            "mnist_compare": plot_mnist_compare, "confusion": plot_confusion}
 
 
 def main():
