@@ -17,7 +17,11 @@ trajectories training_loop`); this script builds nothing. It runs:
   - linear_fit (seed 0) and trajectories: their summaries, and linear_fit's
     RMSProp distance from (0.5, 0.8) over seeds 0-5;
   - training_loop with no flags: its output;
-  - curve_fit with no flags, and its evaluation counts over seeds 1-3.
+  - curve_fit with no flags, and its evaluation counts over seeds 1-3;
+  - mnist (when it is built and Debian's dataset-fashion-mnist is installed,
+    unless --no-mnist): the default run (Adam, 10 epochs, seed 0), seed 1,
+    and 30 epochs at a constant rate, with StepLR and with cosine annealing:
+    about 130 epochs of ~1-2 s.
 
 About 45 spiral runs of ~1-2 s each on a 2-core machine: a minute or two
 with --jobs 1 (the default, so that the timed runs are not disturbed), less
@@ -135,6 +139,7 @@ def main():
                         metavar="BUILD_DIR", help="a build directory with the examples built")
     parser.add_argument("--jobs", type=int, default=1, choices=range(1, 65), metavar="N",
                         help="seed runs at a time (default 1)")
+    parser.add_argument("--no-mnist", action="store_true", help="skip the mnist runs")
     args = parser.parse_args()
     bins = {name: os.path.join(args.build, "examples", name)
             for name in ("spiral", "compare", "linear_fit", "trajectories", "training_loop",
@@ -241,8 +246,47 @@ def main():
     md.append("Over seeds %d-%d: L-BFGS %s evaluations, Adam %s.\n" % (
         CURVE_FIT_SEEDS[0], CURVE_FIT_SEEDS[-1],
         spread_ints(evaluations["lbfgs"]), spread_ints(evaluations["adam"])))
+    mnist = os.path.join(args.build, "examples", "mnist")
+    if args.no_mnist:
+        progress("mnist: skipped (--no-mnist)")
+    elif not os.access(mnist, os.X_OK) or not os.path.isdir(MNIST_DIR):
+        progress("mnist: skipped (not built, or no %s)" % MNIST_DIR)
+    else:
+        md.extend(mnist_section(mnist))
     print("\n".join(md))
     return 0
+
+
+MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+MNIST_TEST = re.compile(r"^test: loss ([0-9.]+)  acc ([0-9.]+)  \((\d+) images; (\d+) epochs, "
+                        r"([0-9.]+) s per epoch\)", re.M)
+
+
+def mnist_section(mnist):
+    """The mnist example's default run, and how far more epochs and schedules take it."""
+    md = []
+    progress("mnist, default run (seed 0)")
+    out, _ = run(mnist)
+    md.append("#### mnist: the default run (Adam lr 1e-3, batch 128, 10 epochs, seed 0)\n")
+    md.append(code(out))
+    runs = [("constant lr, seed 1", ["--seed", "1"]),
+            ("constant lr, 30 epochs", ["--epochs", "30"]),
+            ("StepLR(10, 0.1), 30 epochs", ["--epochs", "30", "--schedule", "step",
+                                             "--step-size", "10", "--gamma", "0.1"]),
+            ("cosine to 0, 30 epochs", ["--epochs", "30", "--schedule", "cosine"])]
+    rows = ["| run (Adam lr 1e-3, batch 128) | epochs | test loss | test accuracy |",
+            "|---|---|---|---|"]
+    m = MNIST_TEST.search(out)
+    rows.append("| constant lr, seed 0 (above) | %s | %s | %s |" % (m.group(4), m.group(1),
+                                                                    m.group(2)))
+    for name, flags in runs:
+        progress("mnist " + " ".join(flags))
+        out, _ = run(mnist, *flags)
+        m = MNIST_TEST.search(out)
+        rows.append("| %s | %s | %s | %s |" % (name, m.group(4), m.group(1), m.group(2)))
+    md.append("#### mnist: more epochs and schedules\n")
+    md.append("\n".join(rows) + "\n")
+    return md
 
 
 if __name__ == "__main__":
