@@ -1,4 +1,4 @@
-// The linear-regression data of the Paddle NNDL book (design note 003):
+// The linear-regression data of the Paddle NNDL book:
 //   X ~ N(0, 1) of n x 2,   y = 0.5 x1 + 0.8 x2 + 0.01 U(0, 1).
 // Throws std::invalid_argument unless n >= 1.
 #pragma once

@@ -1,4 +1,4 @@
-// The "spiral" classification data of nnfs (design note 000): `classes` arms
+// The "spiral" classification data of the NNFS book (nnfs): `classes` arms
 // of `samples` points each. Point i of arm c sits at radius r = i / (samples - 1)
 // and angle 2.5 t, t = 4 c + 4 i / (samples - 1) + noise * N(0, 1):
 //   x = (r sin(2.5 t), r cos(2.5 t)),  label c.

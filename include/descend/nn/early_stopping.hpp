@@ -1,4 +1,4 @@
-// Early stopping as design note cute-dl describes it, fed one validation at a
+// Early stopping as cute-dl describes it, fed one validation at a
 // time (a validation loss and accuracy):
 //   stop when `patience` validations in a row have not lowered the lowest
 //   validation loss so far (a NaN loss lowers nothing), or when
