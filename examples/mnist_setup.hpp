@@ -1,19 +1,26 @@
 // What the MNIST examples share: every optimizer of descend that trains from
 // gradients alone (L-BFGS needs a closure), from PyTorch's defaults, with the
-// flags that change them; the learning-rate schedules; and the 784-128-10
-// ReLU network with its evaluation path.
+// flags that change them; the learning-rate schedules; the data and
+// early-stopping flags with the reading and splitting of the data; and the
+// 784-128-10 ReLU network with its training epoch and evaluation paths.
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <limits>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "cli.hpp"
+#include "descend/data/idx.hpp"
 #include "descend/descend.hpp"
 #include "descend/nn.hpp"
 #include "descend/training.hpp"
@@ -199,6 +206,89 @@ class Schedule {
   std::unique_ptr<descend::ReduceLROnPlateau> plateau_;
 };
 
+// --data-dir and the subsets; `validation` training images are held out,
+// drawn with the caller's Random.
+struct MnistDataFlags {
+  std::string data_dir = descend::data::kFashionMnistDir;
+  long train_subset = 0, test_subset = 0, validation = 0;
+
+  // `min_validation` 0 allows a run without a validation set.
+  void add(CLI::App& app, long min_validation, const std::string& validation_help) {
+    app.add_option("--data-dir", data_dir,
+                   "directory of {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
+        ->type_name("DIR")
+        ->capture_default_str();
+    add_number(app, "--train-subset", train_subset, 0L, 1'000'000'000L,
+               "use the first N training images (0: all)");
+    add_number(app, "--test-subset", test_subset, 0L, 1'000'000'000L,
+               "test on the first N test images (0: all)");
+    add_number(app, "--validation", validation, min_validation, 1'000'000'000L, validation_help);
+  }
+};
+
+template <class Scalar>
+struct MnistData {
+  descend::data::Samples<Scalar> train, valid, test;
+  long height = 0, width = 0;
+  double seconds = 0;  // reading and splitting
+
+  void print(const std::string& program, const std::string& data_dir) const {
+    std::printf(
+        "%s: %s, %ld training, %ld validation, %ld test images of %ldx%ld (read in %.2f s)\n",
+        program.c_str(), data_dir.c_str(), static_cast<long>(train.size()),
+        static_cast<long>(valid.size()), static_cast<long>(test.size()), height, width, seconds);
+  }
+};
+
+// Reads the training and test images and holds the validation set out of
+// the training images (a draw from `random`).
+template <class Scalar>
+MnistData<Scalar> read_mnist_data(const MnistDataFlags& f, descend::data::Random& random) {
+  const auto start = std::chrono::steady_clock::now();
+  const Eigen::Index all = std::numeric_limits<Eigen::Index>::max();
+  MnistData<Scalar> d;
+  {
+    const auto train_all = descend::data::read_mnist<Scalar>(
+        f.data_dir, "train", f.train_subset > 0 ? f.train_subset : all);
+    auto test = descend::data::read_mnist<Scalar>(f.data_dir, "t10k",
+                                                  f.test_subset > 0 ? f.test_subset : all);
+    if (f.validation >= train_all.size())
+      throw std::invalid_argument("--validation " + std::to_string(f.validation) +
+                                  " leaves no training image of " +
+                                  std::to_string(train_all.size()));
+    std::tie(d.train, d.valid) = descend::data::split(
+        static_cast<const descend::data::Samples<Scalar>&>(train_all), f.validation, random);
+    d.height = static_cast<long>(test.height);
+    d.width = static_cast<long>(test.width);
+    d.test = std::move(static_cast<descend::data::Samples<Scalar>&>(test));
+  }
+  d.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return d;
+}
+
+// Early stopping as design note cute-dl describes it (nn/early_stopping.hpp).
+struct StoppingFlags {
+  long patience = 20, target_patience = 20;
+  double target_accuracy = 1;
+
+  void add(CLI::App& app) {
+    add_number(app, "--patience", patience, 1L, 1'000'000L,
+               "stop after N validations in a row without a lower validation loss");
+    add_number(app, "--target-accuracy", target_accuracy, 0.0, 1.0,
+               "stop after --target-patience validations in a row above this accuracy "
+               "(1: never)");
+    add_number(app, "--target-patience", target_patience, 1L, 1'000'000L,
+               "validations in a row above --target-accuracy that stop the run");
+  }
+  descend::nn::EarlyStoppingOptions options() const {
+    descend::nn::EarlyStoppingOptions o;
+    o.patience = patience;
+    o.target_accuracy = target_accuracy;
+    o.target_patience = target_patience;
+    return o;
+  }
+};
+
 // Dense(784, 128) ReLU Dense(128, 10), softmax cross-entropy, samples in rows.
 template <class Scalar>
 class MnistNet {
@@ -247,11 +337,61 @@ class MnistNet {
     return Workspace(chunk, dense1_.weights().cols(), dense2_.weights().cols());
   }
 
-  // Loss and accuracy over `samples`, in chunks of consecutive rows taken as
-  // views; reads the parameters only.
+  // One epoch over `batches` in a new order drawn from `random`, a step of
+  // `opt` per batch; the means over the batches' forward passes, each before
+  // its update.
+  struct EpochResult {
+    double loss, accuracy;
+  };
+  EpochResult train_epoch(descend::data::Minibatches<Scalar>& batches,
+                          descend::Optimizer<Scalar>& opt, descend::data::Random& random) {
+    batches.shuffle(random);
+    double loss_sum = 0;
+    Eigen::Index correct = 0, count = 0;
+    for (Eigen::Index b = 0; b < batches.size(); ++b) {
+      batches.load(b);
+      const auto r = train_batch(batches.inputs(), batches.labels());
+      opt.step();
+      loss_sum += r.loss * static_cast<double>(batches.labels().size());
+      correct += r.correct;
+      count += batches.labels().size();
+    }
+    return {loss_sum / static_cast<double>(count),
+            static_cast<double>(correct) / static_cast<double>(count)};
+  }
+
+  // Loss and accuracy over `samples`; reads the parameters only.
   template <class Samples>
   descend::nn::ClassificationSums evaluate(const Samples& samples, Workspace& w) const {
     descend::nn::ClassificationSums sums;
+    for_each_chunk(samples, w, [&](Eigen::Index first, Eigen::Index n, const auto& logits) {
+      descend::nn::add_softmax_cross_entropy(logits, samples.labels.segment(first, n), sums);
+    });
+    return sums;
+  }
+
+  // counts(true class, predicted class): the largest logit's class (the
+  // first of equals), as evaluate() counts a hit.
+  template <class Samples>
+  Eigen::Matrix<Eigen::Index, Eigen::Dynamic, Eigen::Dynamic> confusion(const Samples& samples,
+                                                                        Workspace& w) const {
+    Eigen::Matrix<Eigen::Index, Eigen::Dynamic, Eigen::Dynamic> counts =
+        Eigen::Matrix<Eigen::Index, Eigen::Dynamic, Eigen::Dynamic>::Zero(w.logits.cols(),
+                                                                          w.logits.cols());
+    for_each_chunk(samples, w, [&](Eigen::Index first, Eigen::Index n, const auto& logits) {
+      for (Eigen::Index i = 0; i < n; ++i) {
+        Eigen::Index predicted = 0;
+        logits.row(i).maxCoeff(&predicted);
+        ++counts(samples.labels(first + i), predicted);
+      }
+    });
+    return counts;
+  }
+
+ private:
+  // f(first, n, logits) for chunks of consecutive rows taken as views.
+  template <class Samples, class F>
+  void for_each_chunk(const Samples& samples, Workspace& w, F f) const {
     const Eigen::Index chunk = w.hidden.rows();
     for (Eigen::Index first = 0; first < samples.size(); first += chunk) {
       const Eigen::Index n = std::min(chunk, samples.size() - first);
@@ -260,12 +400,10 @@ class MnistNet {
       dense1_.predict(samples.inputs.middleRows(first, n), h);
       relu_.predict(h, h);
       dense2_.predict(h, z);
-      descend::nn::add_softmax_cross_entropy(z, samples.labels.segment(first, n), sums);
+      f(first, n, z);
     }
-    return sums;
   }
 
- private:
   descend::data::Random random_;
   descend::nn::Dense<Scalar> dense1_, dense2_;
   descend::nn::Relu<Scalar> relu_;
