@@ -266,7 +266,7 @@ MnistData<Scalar> read_mnist_data(const MnistDataFlags& f, descend::data::Random
   return d;
 }
 
-// Early stopping as design note cute-dl describes it (nn/early_stopping.hpp).
+// Early stopping as cute-dl describes it (nn/early_stopping.hpp).
 struct StoppingFlags {
   long patience = 20, target_patience = 20;
   double target_accuracy = 1;
