@@ -14,6 +14,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 
 #include "descend/data/random.hpp"
@@ -206,20 +207,71 @@ class Dense {
 
   void update_params(const Matrix& doutput) {
     const Matrix& x = *input_;
-    // dW = X^T dout: one dot product per weight, each over the whole batch.
     dweights_.resize(weights_.rows(), weights_.cols());
-    for (Eigen::Index j = 0; j < weights_.cols(); ++j)
-      for (Eigen::Index i = 0; i < weights_.rows(); ++i)
-        dweights_(i, j) = x.col(i).dot(doutput.col(j));
+    if (use_gemm(x.cols(), x.rows(), doutput.cols())) {
+      dweights_.setZero();
+      gemm_add(x.transpose(), doutput, dweights_);  // dW = X^T dout
+    } else {
+      // One dot product per weight, each over the whole batch.
+      for (Eigen::Index j = 0; j < weights_.cols(); ++j)
+        for (Eigen::Index i = 0; i < weights_.rows(); ++i)
+          dweights_(i, j) = x.col(i).dot(doutput.col(j));
+    }
     dbiases_ = doutput.colwise().sum();  // db = 1^T dout
   }
 
-  // out += a b, one matrix-vector product per column of out. Layers are
-  // narrow (k and the output width are tens, the batch hundreds), where this
-  // beats a general matrix product, which would first repack all of a.
+  // Whether out (m x n) += a (m x k) b (k x n) goes through Eigen's blocked
+  // matrix product (GEMM), which packs a and b into blocks for a
+  // register-tiled kernel. That pays once the blocks are reused, from a few
+  // dozen rows and columns on: on MNIST's 784-128-10 layers at batch 128 it
+  // is several times faster than the loops below. The narrow spiral layers
+  // (2 inputs, 3 outputs) keep the loops, which read a and b in place.
+  static bool use_gemm(Eigen::Index m, Eigen::Index k, Eigen::Index n) {
+    return std::min({m, k, n}) >= 8 && m * k * n >= 64 * 64 * 64;
+  }
+
+  // out += a b: a GEMM, or for narrow shapes one matrix-vector product per
+  // column of out.
   template <class A, class B>
   static void multiply_add(const A& a, const B& b, Matrix& out) {
+    if (use_gemm(a.rows(), a.cols(), b.cols())) {
+      gemm_add(a, b, out);
+      return;
+    }
     for (Eigen::Index j = 0; j < b.cols(); ++j) out.col(j).noalias() += a * b.col(j);
+  }
+
+  // out += a b through Eigen's GEMM, in blocks small enough that Eigen packs
+  // them on the stack. It packs a depth x rows panel of a and a depth x
+  // columns panel of b, on the heap, at every call, when either exceeds
+  // EIGEN_STACK_ALLOCATION_LIMIT (128 KiB unless the user changes it): a
+  // 784-input layer would allocate at every batch. The largest of rows,
+  // columns and depth is halved until both panels fit; splitting the depth
+  // adds the partial products into out in turn.
+  template <class A, class B>
+  static void gemm_add(const A& a, const B& b, Matrix& out) {
+    using Index = Eigen::Index;
+    const Index m = a.rows(), k = a.cols(), n = b.cols();
+    const Index limit = static_cast<Index>(EIGEN_STACK_ALLOCATION_LIMIT / sizeof(Scalar));
+    if (limit < 1024) {  // alloca turned off or tiny: blocks would not help
+      out.noalias() += a * b;
+      return;
+    }
+    Index mb = m, kb = k, nb = n;
+    while (kb * std::max(mb, nb) > limit) {
+      Index& largest = kb >= mb && kb >= nb ? kb : (mb >= nb ? mb : nb);
+      largest = (largest + 1) / 2;
+    }
+    for (Index p = 0; p < k; p += kb) {
+      const Index kp = std::min(kb, k - p);
+      for (Index j = 0; j < n; j += nb) {
+        const Index nj = std::min(nb, n - j);
+        for (Index i = 0; i < m; i += mb) {
+          const Index mi = std::min(mb, m - i);
+          out.block(i, j, mi, nj).noalias() += a.block(i, p, mi, kp) * b.block(p, j, kp, nj);
+        }
+      }
+    }
   }
 
   Matrix weights_;
