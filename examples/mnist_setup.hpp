@@ -214,10 +214,17 @@ struct MnistDataFlags {
 
   // `min_validation` 0 allows a run without a validation set.
   void add(CLI::App& app, long min_validation, const std::string& validation_help) {
+    add_data_dir(app);
+    add_subsets(app, min_validation, validation_help);
+  }
+  // add() in two halves, for a program whose help lists other flags between.
+  void add_data_dir(CLI::App& app) {
     app.add_option("--data-dir", data_dir,
                    "directory of {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
         ->type_name("DIR")
         ->capture_default_str();
+  }
+  void add_subsets(CLI::App& app, long min_validation, const std::string& validation_help) {
     add_number(app, "--train-subset", train_subset, 0L, 1'000'000'000L,
                "use the first N training images (0: all)");
     add_number(app, "--test-subset", test_subset, 0L, 1'000'000'000L,
