@@ -18,8 +18,39 @@ For each config (an optimizer with non-default hyper-parameters):
                      hyper-parameters, loads the file and goes on 30 steps;
                      torch goes on 30 steps too.
 
-Both compare the parameters after step 50: the largest relative difference,
-max |a - b| / max(|a|, |b|) over the 16 coefficients, must be <= 1e-12.
+Both compare the parameters after step 50, and the state (each buffer, and
+the step counts) after step 50, which descend saves as descend_50.ckpt or
+resumed_50.ckpt: the largest relative difference, max |a - b| / max(|a|, |b|)
+over the 16 parameters, and max |a - b| / max(max |a|, max |b|) for each
+state buffer (a buffer's scale, not its coefficient's: a centered RMSprop's
+grad_avg has coefficients near 0 that are sums of cancelling terms), must be
+<= 1e-12.
+
+torch keeps per-parameter state that descend does not store but derives from
+the step count t and the group's options (DERIVED below, following torch
+1.13's code): NAdam's mu_product, the running product of
+mu_i = beta1 (1 - 0.5 * 0.96^(i momentum_decay)) for i = 1..t, and ASGD's eta
+= lr / (1 + lambd lr t)^alpha and mu = 1 / max(1, t - t0) (lr and 1 at t = 0).
+Loading descend's file, they are computed here; from torch's state_dict they
+must equal, bit for bit, what descend would derive (checked at steps 20 and
+50). torch makes them tensors of the default dtype: float64 here
+(set_default_dtype), float32 in a program that keeps torch's default, whose
+rounded eta and mu would make ASGD's steps differ from descend's double ones.
+
+NAdam differs from 1.13 by design: descend follows later PyTorch's
+corrected product (include/descend/optim/nadam.hpp), where 1.13's second
+update uses 1 - P_t mu_t mu_{t+1} instead of 1 - P_t mu_{t+1} (P_t the
+running product, mu_t counted twice). The two agree bit for bit exactly when
+both products are at most 2^-54, so that 1 minus either rounds to 1.0: for
+beta1 0.3 (momentum_decay 4e-3) from update 19 on, for the default beta1 0.9
+from update 47 on; before that the factors differ by about P_t mu_{t+1}
+relative (1.3e-8 at update 21 for beta1 0.9, which moves the parameters by
+about 1.6e-9 relative over updates 21 to 50). Both
+directions compare only updates 21 to 50 (each side continues from the same
+state after update 20), so the NAdam configs choose beta1 small enough that
+they agree there, and nadam_agreement() checks it before comparing: this
+test then shows that descend's NAdam state continues in torch 1.13 and back,
+not that their trajectories agree from step 1 for every beta1.
 The problem is the C++ file's: W (3x4) and b (4), coefficient k = 4 r + c of
 W and k = 12 + i of b, w_0 = 0.3 k - 1.1, g = c_k (w - t_k) + 0.1 w w with
 c_k = 0.5 + 0.25 k and t_k = 0.2 k - 1.1, computed with the same IEEE double
@@ -35,6 +66,7 @@ ctest skip code) when torch cannot be imported.
 
 import argparse
 import json
+import math
 import os
 import struct
 import subprocess
@@ -51,7 +83,9 @@ except Exception:  # ImportError, or a torch that cannot load its libraries
 TOLERANCE = 1e-12
 STEPS_BEFORE, STEPS_AFTER = 20, 30
 
-# The same hyper-parameters as configs() in checkpoint_interop.cpp.
+# The same hyper-parameters as kConfigs in checkpoint_interop.cpp: torch's
+# class, its options, and for a config with a second group (holding b), that
+# group's options over the first's.
 CONFIGS = {
     "sgd_momentum": ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.0, nesterov=False,
                                  weight_decay=0.0)),
@@ -75,14 +109,49 @@ CONFIGS = {
                             amsgrad=False)),
     "adamw_amsgrad": ("AdamW", dict(lr=0.015, betas=(0.7, 0.97), eps=1e-6, weight_decay=0.1,
                                     amsgrad=True)),
+    "nadam": ("NAdam", dict(lr=0.01, betas=(0.3, 0.99), eps=1e-7, weight_decay=0.01,
+                            momentum_decay=0.004)),
+    "nadam_groups": ("NAdam", dict(lr=0.02, betas=(0.25, 0.95), eps=1e-6, weight_decay=0.0,
+                                   momentum_decay=0.05),
+                     dict(lr=0.005, betas=(0.2, 0.999), weight_decay=0.02, momentum_decay=0.01)),
+    "radam": ("RAdam", dict(lr=0.01, betas=(0.85, 0.95), eps=1e-7, weight_decay=0.01)),
+    # beta2 0.6669: rho_t > 5 first at update 23, after the resume (group 0).
+    "radam_rectified_after_resume": ("RAdam", dict(lr=0.02, betas=(0.8, 0.6669), eps=1e-6,
+                                                   weight_decay=0.0),
+                                     dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8,
+                                          weight_decay=0.05)),
+    "adamax": ("Adamax", dict(lr=0.02, betas=(0.85, 0.99), eps=1e-7, weight_decay=0.01,
+                              maximize=False)),
+    "adamax_maximize_groups": ("Adamax", dict(lr=0.01, betas=(0.8, 0.995), eps=1e-6,
+                                              weight_decay=0.0, maximize=True),
+                               dict(lr=0.005, betas=(0.9, 0.98), weight_decay=0.02)),
+    "rprop": ("Rprop", dict(lr=0.02, etas=(0.4, 1.3), step_sizes=(1e-5, 0.5), maximize=False)),
+    "rprop_maximize_groups": ("Rprop", dict(lr=0.003, etas=(0.6, 1.1), step_sizes=(1e-4, 0.05),
+                                            maximize=True),
+                              dict(lr=0.001, etas=(0.3, 1.4), step_sizes=(1e-6, 0.02))),
+    # t0 5: averaging from update 8 on; in asgd_maximize_groups' group 0, t0 30:
+    # from update 33 on, after the resume.
+    "asgd": ("ASGD", dict(lr=0.01, lambd=0.01, alpha=0.6, t0=5.0, weight_decay=0.01,
+                          maximize=False)),
+    "asgd_maximize_groups": ("ASGD", dict(lr=0.004, lambd=0.001, alpha=0.8, t0=30.0,
+                                          weight_decay=0.0, maximize=True),
+                             dict(lr=0.002, lambd=0.05, alpha=0.5, t0=10.0, weight_decay=0.03)),
 }
+
+
+def config_groups(config):
+    """torch's class and each group's options (b's group, if any, over W's)."""
+    cls, hyper, *group1 = CONFIGS[config]
+    return cls, [hyper] + [{**hyper, **g} for g in group1]
 
 # Per torch.optim class: descend's kind, and the values of descend's own
 # options (beyond PyTorch's) under which descend's update is PyTorch's.
-# (torch 1.13 keeps state["step"] as a float tensor for Adam, AdamW and
-# Adagrad, as a Python int for RMSprop and Adadelta, and not at all for SGD.)
+# (torch 1.13 keeps state["step"] as a float tensor for Adam, AdamW, Adagrad,
+# NAdam, RAdam, Adamax and ASGD, as a Python int for RMSprop, Adadelta and
+# Rprop, and not at all for SGD.)
 STEP_TYPE = {"SGD": None, "Adagrad": "tensor", "RMSprop": int, "Adadelta": int, "Adam": "tensor",
-             "AdamW": "tensor"}
+             "AdamW": "tensor", "NAdam": "tensor", "RAdam": "tensor", "Adamax": "tensor",
+             "Rprop": int, "ASGD": "tensor"}
 DESCEND = {
     "SGD": ("descend::Sgd", dict(decay=0.0, momentum_style="lr_outside")),
     "Adagrad": ("descend::Adagrad", dict(decay=0.0, eps_placement="outside_sqrt")),
@@ -93,7 +162,47 @@ DESCEND = {
                                    eps_placement="outside_sqrt")),
     "AdamW": ("descend::AdamW", dict(decoupled_weight_decay=True, decay=0.0,
                                      eps_placement="outside_sqrt")),
+    # 1.13's NAdam and RAdam have neither decoupled_weight_decay nor maximize.
+    "NAdam": ("descend::NAdam", dict(decoupled_weight_decay=False, maximize=False, decay=0.0)),
+    "RAdam": ("descend::RAdam", dict(decoupled_weight_decay=False, maximize=False, decay=0.0)),
+    "Adamax": ("descend::Adamax", dict(decay=0.0)),
+    "Rprop": ("descend::Rprop", dict(decay=0.0)),
+    "ASGD": ("descend::Asgd", dict(decay=0.0)),
 }
+
+
+# torch's state that descend derives from the step count t and the group's
+# options, as torch 1.13 computes it (nadam.py and asgd.py,
+# _single_tensor_*): Python floats, made tensors of torch's default dtype.
+def nadam_derived(t, group):
+    beta1, psi = group["betas"][0], group["momentum_decay"]
+    mu_product = 1.0  # torch.tensor(1.), then mu_product *= mu at each update
+    for i in range(1, t + 1):
+        mu_product *= beta1 * (1. - 0.5 * (0.96 ** (float(i) * psi)))
+    return {"mu_product": mu_product}
+
+
+def asgd_derived(t, group):
+    if t == 0:
+        return {"eta": group["lr"], "mu": 1.0}
+    step = float(t)  # step_t.item()
+    return {"eta": group["lr"] / math.pow((1 + group["lambd"] * group["lr"] * step),
+                                          group["alpha"]),
+            "mu": 1 / max(1, step - group["t0"])}
+
+
+DERIVED = {"NAdam": nadam_derived, "ASGD": asgd_derived}
+
+
+def nadam_agreement(group, first, last):
+    """Raises unless 1.13's second-update factor is descend's for updates first..last."""
+    beta1, psi = group["betas"][0], group["momentum_decay"]
+    mu = [beta1 * (1. - 0.5 * (0.96 ** (float(i) * psi))) for i in range(last + 2)]
+    for t in range(first, last + 1):
+        p = nadam_derived(t, group)["mu_product"]
+        if 1. - p * mu[t + 1] != 1. - p * mu[t] * mu[t + 1]:
+            raise Failure(f"NAdam with beta1 {beta1}, momentum_decay {psi}: torch 1.13's "
+                          f"product differs from descend's at update {t}")
 
 # The parameters, in torch's shapes, with descend's registered names and shapes.
 PARAMS = [("W", (3, 4), [3, 4]), ("b", (4,), [4, 1])]
@@ -201,14 +310,35 @@ def same_value(a, b):
     return a == b
 
 
-def torch_defaults(cls, params):
+def torch_param_groups(params, group1):
+    """The params, or with a second group's options, W in group 0 and b in group 1
+    (descend's index order); the constructor's options are group 0's."""
+    if group1 is None:
+        return params
+    return [{"params": params[:1]}, {"params": params[1:], **group1}]
+
+
+def torch_defaults(cls, params, num_groups):
     """torch's optimizer with its default hyper-parameters (SGD has no default lr)."""
-    return getattr(torch.optim, cls)(params, **({"lr": 1e-3} if cls == "SGD" else {}))
+    return getattr(torch.optim, cls)(torch_param_groups(params, {} if num_groups > 1 else None),
+                                     **({"lr": 1e-3} if cls == "SGD" else {}))
+
+
+def check_derived(cls, s, group, where):
+    """torch's derived state s (one parameter's) is what descend derives."""
+    if cls not in DERIVED:
+        return
+    step = s["step"]
+    step = int(step.item()) if torch.is_tensor(step) else int(step)
+    for key, value in DERIVED[cls](step, group).items():
+        if s[key].item() != value:
+            raise Failure(f"{where}: torch's {key} at step {step} is {s[key].item()!r}, "
+                          f"descend derives {value!r}")
 
 
 def descend_to_torch(config, metadata, arrays, opt):
     """A torch state_dict from descend's checkpoint, for opt (over the PARAMS)."""
-    cls, hyper = CONFIGS[config]
+    cls, hypers = config_groups(config)
     kind, extras = DESCEND[cls]
     if metadata["format"] != "descend.checkpoint" or metadata["optimizer"] != kind:
         raise Failure(f"the file holds {metadata['optimizer']}, not {kind}")
@@ -218,29 +348,35 @@ def descend_to_torch(config, metadata, arrays, opt):
     groups = json.loads(metadata["param_groups"])
     entries = json.loads(metadata["params"])
     state = json.loads(metadata["state"])
-    if len(groups) != 1:
-        raise Failure(f"the file has {len(groups)} groups")
-    group = groups[0]
-    for key, value in extras.items():
-        if group[key] != value:
-            raise Failure(f"descend's {key} is {group[key]!r}: torch has no such update")
-    for key, value in hyper.items():
-        if not same_value(group[key], value):
-            raise Failure(f"param_groups[0].{key} is {group[key]!r}, the config's {value!r}")
+    if len(groups) != len(hypers):
+        raise Failure(f"the file has {len(groups)} groups, the config {len(hypers)}")
+    torch_groups = []
+    for g, (group, hyper, defaults) in enumerate(zip(groups, hypers, opt.param_groups)):
+        for key, value in extras.items():
+            if group[key] != value:
+                raise Failure(f"group {g}: descend's {key} is {group[key]!r}: torch has no such "
+                              "update")
+        for key, value in hyper.items():
+            if not same_value(group[key], value):
+                raise Failure(f"param_groups[{g}].{key} is {group[key]!r}, the config's "
+                              f"{value!r}")
+        torch_group = {key: value for key, value in defaults.items() if key != "params"}
+        for key in torch_group:
+            if key in group:  # betas, etas, step_sizes: torch's tuples
+                torch_group[key] = tuple(group[key]) if isinstance(group[key], list) \
+                    else group[key]
+        torch_group["params"] = []
+        torch_groups.append(torch_group)
     file_index = {e["name"]: i for i, e in enumerate(entries)}
-    torch_group = {key: value for key, value in opt.param_groups[0].items() if key != "params"}
-    for key in torch_group:
-        if key in group:
-            torch_group[key] = tuple(group[key]) if key == "betas" else group[key]
-    torch_group["params"] = []
     torch_state, unused = {}, set(arrays)
     for name, shape, descend_shape in PARAMS:
         i = file_index[name]
         if entries[i]["shape"] != descend_shape:
             raise Failure(f"{name} has shape {entries[i]['shape']} in the file")
-        if i not in group["params"]:
+        g = next((g for g, group in enumerate(groups) if i in group["params"]), None)
+        if g is None:
             raise Failure(f"{name} is in no group")
-        torch_group["params"].append(i)
+        torch_groups[g]["params"].append(i)
         s = state[str(i)]
         prefix = f"state.{i}."
         one = {key[len(prefix):]: torch.from_numpy(a.reshape(shape))
@@ -254,49 +390,90 @@ def descend_to_torch(config, metadata, arrays, opt):
             one["step"] = torch.tensor(float(s["step"]))
         else:
             one["step"] = int(s["step"])
+        if cls in DERIVED:
+            one.update({key: torch.tensor(value)
+                        for key, value in DERIVED[cls](int(s["step"]), groups[g]).items()})
         torch_state[i] = one
     if unused:
         raise Failure(f"the file has tensors no parameter uses: {sorted(unused)}")
-    return {"state": torch_state, "param_groups": [torch_group]}
+    return {"state": torch_state, "param_groups": torch_groups}
 
 
 def torch_to_descend(config, opt, params):
     """descend's checkpoint metadata and tensors from a torch optimizer."""
-    cls, _ = CONFIGS[config]
+    cls, _ = config_groups(config)
     kind, extras = DESCEND[cls]
     sd = opt.state_dict()
-    (tg,) = sd["param_groups"]
-    group = {}
-    for key, value in tg.items():
-        if key == "params" or value is None:
-            continue
-        group[key] = list(value) if isinstance(value, tuple) else value
-    group.update(extras)
-    # torch's indices are those of the params in the group, as descend's
-    # registration indices (add() in the same order).
-    group["params"] = list(tg["params"])
+    groups, indices = [], []
+    for tg in sd["param_groups"]:
+        group = {}
+        for key, value in tg.items():
+            if key == "params" or value is None:
+                continue
+            group[key] = list(value) if isinstance(value, tuple) else value
+        group.update(extras)
+        # torch's indices are those of the params in the groups, in order, as
+        # descend's registration indices (add() in the same order).
+        group["params"] = list(tg["params"])
+        indices += tg["params"]
+        groups.append((group, tg))
     entries, state, arrays = [], {}, {}
-    for i, (name, _, descend_shape) in zip(tg["params"], PARAMS):
+    for i, (name, _, descend_shape) in zip(indices, PARAMS):
         entries.append({"name": name, "shape": descend_shape})
         s = sd["state"][i]
+        group, tg = next((group, tg) for group, tg in groups if i in tg["params"])
+        check_derived(cls, s, tg, f"{name} at step {STEPS_BEFORE}")
         # SGD has no count; descend needs one >= 1 once the buffer exists.
         step = s.get("step", STEPS_BEFORE)
         state[str(i)] = {"step": int(step.item()) if torch.is_tensor(step) else int(step)}
         for key, value in s.items():
-            if key != "step":
+            if key != "step" and key not in DERIVED.get(cls, lambda t, g: {})(0, tg):
                 arrays[f"state.{i}.{key}"] = value.detach().numpy()
     metadata = {
         "format": "descend.checkpoint",
         "version": "1",
         "optimizer": kind,
         "dtype": "F64",
-        "param_groups": json.dumps([group]),
+        "param_groups": json.dumps([group for group, _ in groups]),
         "params": json.dumps(entries),
         "state": json.dumps(state),
         "transforms": "[]",
         "schedules": "[]",
     }
     return metadata, arrays
+
+
+def state_diff(config, opt, path):
+    """The largest relative difference between torch's state and descend's file
+    at path; the step counts must agree, and torch's derived state must be
+    descend's derivation."""
+    cls, _ = config_groups(config)
+    metadata, arrays = read_safetensors(path)
+    steps = json.loads(metadata["state"])
+    sd = opt.state_dict()
+    worst, seen = 0.0, set()
+    for tg in sd["param_groups"]:
+        for i in tg["params"]:
+            s = sd["state"][i]
+            if "step" in s:
+                step = s["step"].item() if torch.is_tensor(s["step"]) else s["step"]
+                if step != steps[str(i)]["step"]:
+                    raise Failure(f"{path}: step {steps[str(i)]['step']} of {i}, torch's {step}")
+            check_derived(cls, s, tg, f"parameter {i} after step {STEPS_BEFORE + STEPS_AFTER}")
+            derived = DERIVED[cls](0, tg) if cls in DERIVED else {}
+            for key, value in s.items():
+                if key == "step" or key in derived:
+                    continue
+                name = f"state.{i}.{key}"
+                if name not in arrays:
+                    raise Failure(f"{path} has no {name}")
+                seen.add(name)
+                a, b = value.detach().numpy().reshape(-1), arrays[name].reshape(-1)
+                scale = max(np.abs(a).max(), np.abs(b).max())
+                worst = max(worst, float(np.abs(a - b).max() / scale) if scale > 0 else 0.0)
+    if set(arrays) != seen:
+        raise Failure(f"{path} has buffers torch has not: {sorted(set(arrays) - seen)}")
+    return worst
 
 
 def rel_diff(a_list, b_list):
@@ -317,21 +494,22 @@ def run_binary(binary, *args):
 
 
 def descend_then_torch(binary, config, d):
-    cls, _ = CONFIGS[config]
+    cls, hypers = config_groups(config)
     run_binary(binary, "save", config, d)
     metadata, arrays = read_safetensors(os.path.join(d, "descend.ckpt"))
     params = torch_params(read_params(os.path.join(d, "descend_params_20.bin")))
-    opt = torch_defaults(cls, params)  # the file brings the hyper-parameters
+    opt = torch_defaults(cls, params, len(hypers))  # the file brings the hyper-parameters
     opt.load_state_dict(descend_to_torch(config, metadata, arrays, opt))
     torch_run(opt, params, STEPS_AFTER)
-    return rel_diff([p.detach().numpy() for p in params],
-                    read_params(os.path.join(d, "descend_params_50.bin")))
+    return (rel_diff([p.detach().numpy() for p in params],
+                     read_params(os.path.join(d, "descend_params_50.bin"))),
+            state_diff(config, opt, os.path.join(d, "descend_50.ckpt")))
 
 
 def torch_then_descend(binary, config, d):
-    cls, hyper = CONFIGS[config]
+    cls, hyper, *group1 = CONFIGS[config]
     params = torch_params()
-    opt = getattr(torch.optim, cls)(params, **hyper)
+    opt = getattr(torch.optim, cls)(torch_param_groups(params, (group1 or [None])[0]), **hyper)
     torch_run(opt, params, STEPS_BEFORE)
     metadata, arrays = torch_to_descend(config, opt, params)
     write_safetensors(os.path.join(d, "torch.ckpt"), metadata, arrays)
@@ -339,8 +517,9 @@ def torch_then_descend(binary, config, d):
     read_safetensors(os.path.join(d, "torch.ckpt"))  # this file's own checksum, read back
     torch_run(opt, params, STEPS_AFTER)
     run_binary(binary, "resume", config, d)
-    return rel_diff([p.detach().numpy() for p in params],
-                    read_params(os.path.join(d, "resumed_params_50.bin")))
+    return (rel_diff([p.detach().numpy() for p in params],
+                     read_params(os.path.join(d, "resumed_params_50.bin"))),
+            state_diff(config, opt, os.path.join(d, "resumed_50.ckpt")))
 
 
 def main():
@@ -359,13 +538,17 @@ def main():
             d = os.path.join(args.dir, config, direction.replace("->", "_to_"))
             os.makedirs(d, exist_ok=True)
             try:
-                diff = run(args.binary, config, d)
-                ok = diff <= TOLERANCE
-                detail = f"max relative difference {diff:.3g}"
+                cls, hypers = config_groups(config)
+                if cls == "NAdam":
+                    for group in hypers:
+                        nadam_agreement(group, STEPS_BEFORE + 1, STEPS_BEFORE + STEPS_AFTER)
+                diff, state = run(args.binary, config, d)
+                ok = max(diff, state) <= TOLERANCE
+                detail = f"max relative difference {diff:.3g}, state {state:.3g}"
             except (Failure, KeyError, ValueError, RuntimeError) as e:
                 ok, detail = False, f"{type(e).__name__}: {e}"
             failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {config:26} {direction:15} {detail}", flush=True)
+            print(f"{'ok  ' if ok else 'FAIL'} {config:28} {direction:15} {detail}", flush=True)
     print(f"{len(configs) * 2 - failures} passed, {failures} failed")
     return 1 if failures else 0
 
