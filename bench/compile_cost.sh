@@ -6,6 +6,9 @@
 #   bench/compile_cost.sh                      g++, each TU once
 #   bench/compile_cost.sh --cxx clang++ --cxx g++ --repeat 3
 #   bench/compile_cost.sh --flags "-O2 -DNDEBUG"
+#   bench/compile_cost.sh --only user Adam_float  these rows only (user,
+#                                              plain_eigen, eigen_core,
+#                                              precompiled_library, Opt_scalar)
 #   bench/compile_cost.sh --tus default asan [--jobs N]  per-TU cost (CPU,
 #                                              memory) of the whole build of
 #                                              these presets (measure_tu.sh)
@@ -32,6 +35,7 @@ flags="-O2"
 repeat=1
 presets=()
 jobs=1
+only=()
 while [ $# -gt 0 ]; do
   case $1 in
     --cxx) compilers+=("$2"); shift 2 ;;
@@ -39,6 +43,7 @@ while [ $# -gt 0 ]; do
     --repeat) repeat=$2; shift 2 ;;
     --tus) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do presets+=("$1"); shift; done ;;
     --jobs) jobs=$2; shift 2 ;;
+    --only) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do only+=("$1"); shift; done ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "compile_cost.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -102,10 +107,12 @@ cases=(user plain_eigen)
 header_of() {
   case $1 in
     Sgd) echo sgd ;; Adagrad) echo adagrad ;; Rmsprop) echo rmsprop ;;
-    Adadelta) echo adadelta ;; Adam|AdamW) echo adam ;;
+    Adadelta) echo adadelta ;; Adam|AdamW) echo adam ;; Nadam) echo nadam ;;
+    Radam) echo radam ;; Adamax) echo adamax ;; Rprop) echo rprop ;; Asgd) echo asgd ;;
+    Lion) echo lion ;;
   esac
 }
-for opt in Sgd Adagrad Rmsprop Adadelta Adam AdamW; do
+for opt in Sgd Adagrad Rmsprop Adadelta Adam AdamW Nadam Radam Adamax Rprop Asgd Lion; do
   for scalar in float double; do
     name="${opt}<${scalar}>"
     file="$work/${opt}_${scalar}.cpp"
@@ -128,7 +135,7 @@ label() {
     user) echo "user TU (Adam<float> update + Sgd<double> add/step)" ;;
     plain_eigen) echo "same arithmetic in plain Eigen" ;;
     eigen_core) echo "#include <Eigen/Core> alone" ;;
-    precompiled_library) echo "descend::precompiled itself (once, all 12 optimizers)" ;;
+    precompiled_library) echo "descend::precompiled itself (once, every element-wise optimizer, float and double)" ;;
     *) echo "${1%_*}<${1##*_}> alone (update + add/step)" ;;
   esac
 }
@@ -180,6 +187,7 @@ cell() {  # compiler case extra-flags -> " cpu | MiB | KiB |"
   awk -v c="$cpu" -v p="$peak" -v t="$text" 'BEGIN { printf " %.2f | %.0f | %.1f |", c, p / 1024, t / 1024 }'
 }
 for name in "${cases[@]}"; do
+  if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qxF "$name"; then continue; fi
   row="| $(label "$name") | $(target "$name") |"
   for cxx in "${compilers[@]}"; do
     case $name in
