@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -37,38 +38,80 @@ namespace detail {
 #define DESCEND_COLD
 #endif
 
-// Error messages are built from a few kinds of parts, each appended by one
-// out-of-line function, so that a distinct message costs a few calls rather
-// than a stream or an inlined formatter of its own.
-DESCEND_COLD inline void append(std::string& out, const char* text) { out += text; }
-DESCEND_COLD inline void append(std::string& out, const std::string& text) { out += text; }
-DESCEND_COLD inline void append(std::string& out, double x) {
+// Error messages are built from a few kinds of parts (text, numbers,
+// addresses), each a MessagePart, by one out-of-line function for all
+// messages: a distinct message costs its call site an array of parts, not a
+// formatter of its own (one per message, as variadic templates would make).
+struct MessagePart {
+  enum Kind : unsigned char { kText, kString, kReal, kSigned, kUnsigned, kAddress };
+  Kind kind;
+  union {
+    const char* text;
+    const std::string* string;
+    double real;
+    long long signed_value;
+    unsigned long long unsigned_value;
+    const void* address;
+  };
+  MessagePart(const char* t) : kind(kText), text(t) {}            // NOLINT: implicit
+  MessagePart(const std::string& s) : kind(kString), string(&s) {}  // NOLINT
+  MessagePart(const void* p) : kind(kAddress), address(p) {}      // NOLINT
+  template <class T, std::enable_if_t<std::is_arithmetic<T>::value, int> = 0>
+  MessagePart(T x) {  // NOLINT
+    if constexpr (std::is_floating_point<T>::value) {
+      kind = kReal;
+      real = static_cast<double>(x);
+    } else if constexpr (std::is_signed<T>::value) {
+      kind = kSigned;
+      signed_value = static_cast<long long>(x);
+    } else {
+      kind = kUnsigned;
+      unsigned_value = static_cast<unsigned long long>(x);
+    }
+  }
+};
+
+DESCEND_COLD inline std::string concat_parts(std::initializer_list<MessagePart> parts) {
+  std::string out;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", x);  // as a stream with precision 10
-  out += buf;
-}
-DESCEND_COLD inline void append(std::string& out, long long x) { out += std::to_string(x); }
-DESCEND_COLD inline void append(std::string& out, unsigned long long x) {
-  out += std::to_string(x);
-}
-DESCEND_COLD inline void append(std::string& out, const void* p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%p", p);
-  out += buf;
-}
-template <class T, std::enable_if_t<std::is_integral<T>::value, int> = 0>
-void append(std::string& out, T x) {
-  if constexpr (std::is_signed<T>::value)
-    append(out, static_cast<long long>(x));
-  else
-    append(out, static_cast<unsigned long long>(x));
+  for (const MessagePart& part : parts) {
+    switch (part.kind) {
+      case MessagePart::kText: out += part.text; continue;
+      case MessagePart::kString: out += *part.string; continue;
+      case MessagePart::kReal:  // as a stream with precision 10
+        std::snprintf(buf, sizeof buf, "%.10g", part.real);
+        break;
+      case MessagePart::kSigned:  // as std::to_string
+        std::snprintf(buf, sizeof buf, "%lld", part.signed_value);
+        break;
+      case MessagePart::kUnsigned:
+        std::snprintf(buf, sizeof buf, "%llu", part.unsigned_value);
+        break;
+      case MessagePart::kAddress:
+        std::snprintf(buf, sizeof buf, "%p", part.address);
+        break;
+    }
+    out += buf;
+  }
+  return out;
 }
 
+#if defined(__GNUC__)
+#define DESCEND_INLINE_PARTS inline __attribute__((always_inline))
+#else
+#define DESCEND_INLINE_PARTS inline
+#endif
+
 template <class... Parts>
-DESCEND_COLD std::string concat(const Parts&... parts) {
-  std::string out;
-  (append(out, parts), ...);
-  return out;
+DESCEND_INLINE_PARTS std::string concat(const Parts&... parts) {
+  return concat_parts({MessagePart(parts)...});
+}
+
+// Throws E with the message concat_parts(parts), out of line: one function
+// per exception type.
+template <class E>
+[[noreturn]] DESCEND_COLD void throw_message(std::initializer_list<MessagePart> parts) {
+  throw E(concat_parts(parts));
 }
 
 template <class Scalar>
@@ -78,10 +121,11 @@ const char* scalar_name() {
   return "long double";
 }
 
-// Throws E with the message concat(parts...), out of line.
+// Throws E with the message concat(parts...); the call site only lays out
+// the parts.
 template <class E, class... Parts>
-[[noreturn]] DESCEND_COLD void fail(const Parts&... parts) {
-  throw E(concat(parts...));
+[[noreturn]] DESCEND_INLINE_PARTS void fail(const Parts&... parts) {
+  throw_message<E>({MessagePart(parts)...});
 }
 
 // Every hyper-parameter check is written so that NaN fails it. None is on a
