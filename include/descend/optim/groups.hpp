@@ -27,6 +27,22 @@ DESCEND_COLD inline std::string joined(const std::vector<std::string>& names) {
   return out.empty() ? "none" : out;
 }
 
+// A group's buffers (`have`) differ from those of new options (`want`): from
+// set_options() or, `checkpoint`, from a checkpoint's options. Not a template,
+// so that every optimizer shares it.
+[[noreturn]] DESCEND_COLD inline void fail_buffers(const char* who, std::size_t group,
+                                                  const std::vector<std::string>& have,
+                                                  const std::vector<std::string>& want,
+                                                  bool checkpoint) {
+  if (checkpoint)
+    fail<std::invalid_argument>(who, ": group ", group, " has options that give buffers (",
+                                joined(have), ") but the checkpoint's options give (",
+                                joined(want), ")");
+  fail<std::invalid_argument>(who, ": group ", group, " has state with buffers (", joined(have),
+                              ") and these options need (", joined(want),
+                              "); forget() its parameters, or reset(), before changing them");
+}
+
 }  // namespace detail
 
 template <class Scalar, class Options>
@@ -51,11 +67,7 @@ class GroupedOptimizer : public Optimizer<Scalar> {
     this->checked(group);
     validate(options);
     if (!same_buffers(groups_[group], options) && this->group_has_state(group))
-      detail::fail<std::invalid_argument>(
-          this->who_, ": group ", group, " has state with buffers (",
-          detail::joined(names_of(groups_[group])), ") and these options need (",
-          detail::joined(names_of(options)),
-          "); forget() its parameters, or reset(), before changing them");
+      detail::fail_buffers(this->who_, group, names_of(groups_[group]), names_of(options), false);
     groups_[group] = options;
   }
 
@@ -115,10 +127,7 @@ class GroupedOptimizer : public Optimizer<Scalar> {
     const Options& staged = *static_cast<const Options*>(options);
     validate(staged);
     if (!same_buffers(groups_[group], staged))
-      detail::fail<std::invalid_argument>(
-          this->who_, ": group ", group, " has options that give buffers (",
-          detail::joined(names_of(groups_[group])), ") but the checkpoint's options give (",
-          detail::joined(names_of(staged)), ")");
+      detail::fail_buffers(this->who_, group, names_of(groups_[group]), names_of(staged), true);
   }
   std::vector<std::string> buffer_names_at(const void* options) const override {
     return names_of(*static_cast<const Options*>(options));

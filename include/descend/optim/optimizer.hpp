@@ -69,6 +69,31 @@ struct is_transform_spec<Spec, Scalar,
 // checkpoint.hpp's way in (saving and loading read and replace the state).
 template <class Scalar>
 struct CheckpointAccess;
+
+// The messages of Optimizer's shape checks, on Scalar-free arguments so that
+// float and double share them. `registration` names the registered pair,
+// as "registered parameter #i: ", or is -1 for update().
+DESCEND_COLD inline std::string where(std::size_t registration) {
+  return registration == static_cast<std::size_t>(-1)
+             ? std::string()
+             : concat("registered parameter #", registration, ": ");
+}
+[[noreturn]] DESCEND_COLD inline void fail_shape(const char* who, std::size_t registration,
+                                                Eigen::Index p_rows, Eigen::Index p_cols,
+                                                Eigen::Index g_rows, Eigen::Index g_cols) {
+  fail<ShapeError>(who, ": ", where(registration), "gradient is ", g_rows, "x", g_cols,
+                   " but parameter is ", p_rows, "x", p_cols);
+}
+// p: the parameter now; q: as its state was made.
+[[noreturn]] DESCEND_COLD inline void fail_layout(const char* who, std::size_t registration,
+                                                 const void* data, const Cells& p,
+                                                 const Cells& q) {
+  fail<ShapeError>(
+      who, ": ", where(registration), "parameter at ", data, " is now ", p.rows, "x", p.cols,
+      " (strides ", p.row_stride, ", ", p.col_stride, ") but its state was made for ", q.rows,
+      "x", q.cols, " (strides ", q.row_stride, ", ", q.col_stride,
+      "); it was resized or viewed differently. Call forget() on it to start afresh");
+}
 }  // namespace detail
 
 // A parameter group's options that every update rule has.
@@ -664,16 +689,12 @@ class Optimizer : public ParamGroups {
   }
 
   // `registration` names the registered pair in messages; kNone for update().
-  std::string where(std::size_t registration) const {
-    return registration == kNone ? std::string()
-                                 : detail::concat("registered parameter #", registration, ": ");
-  }
+  static std::string where(std::size_t registration) { return detail::where(registration); }
 
-  DESCEND_NOINLINE void check_same_shape(Index p_rows, Index p_cols, Index g_rows, Index g_cols,
-                                         std::size_t registration = kNone) const {
+  void check_same_shape(Index p_rows, Index p_cols, Index g_rows, Index g_cols,
+                        std::size_t registration = kNone) const {
     if (p_rows != g_rows || p_cols != g_cols)
-      detail::fail<ShapeError>(who_, ": ", where(registration), "gradient is ", g_rows, "x", g_cols,
-                               " but parameter is ", p_rows, "x", p_cols);
+      detail::fail_shape(who_, registration, p_rows, p_cols, g_rows, g_cols);
   }
 
   void check_layout(const Slot& s, const detail::View<Scalar>& p,
@@ -682,12 +703,7 @@ class Optimizer : public ParamGroups {
     if (q.rows == p.rows && q.cols == p.cols && q.row_stride == p.row_stride &&
         q.col_stride == p.col_stride)
       return;
-    detail::fail<ShapeError>(
-        who_, ": ", where(registration), "parameter at ", static_cast<const void*>(p.data),
-        " is now ", p.rows, "x", p.cols, " (strides ", p.row_stride, ", ", p.col_stride,
-        ") but its state was made for ", q.rows, "x", q.cols, " (strides ", q.row_stride, ", ",
-        q.col_stride,
-        "); it was resized or viewed differently. Call forget() on it to start afresh");
+    detail::fail_layout(who_, registration, p.data, detail::cells_of(p), detail::cells_of(q));
   }
 
   // A gradient that shares memory with its parameter would be read after
@@ -771,8 +787,9 @@ class Optimizer : public ParamGroups {
   // Whether registration i's parameter or gradient, where it is now, shares a
   // coefficient with v.
   bool meets_now(std::size_t i, const detail::View<const Scalar>& v) const {
-    return detail::share_coefficients(v, as_const(registered_[i].param.get())) ||
-           detail::share_coefficients(v, as_const(registered_[i].grad.get()));
+    const detail::Cells c = detail::cells_of(v);
+    return detail::share_coefficients_outlined(c, detail::cells_of(registered_[i].param.get())) ||
+           detail::share_coefficients_outlined(c, detail::cells_of(registered_[i].grad.get()));
   }
 
   // add() then checked against memory where it was at the refresh, not at the

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
+#include <functional>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "descend/optim/detail/view.hpp"
@@ -57,13 +60,20 @@ inline bool is_contiguous(const Cells& v) {
 }
 
 // The address of every coefficient of v, sorted (for the rare exact check).
-inline std::vector<const char*> addresses(const Cells& v) {
-  std::vector<const char*> out;
-  out.reserve(static_cast<std::size_t>(v.size()));
+// A plain array and qsort: a growing vector and std::sort would be
+// instantiated in every file that includes this one.
+inline std::unique_ptr<const char*[]> addresses(const Cells& v) {
+  std::unique_ptr<const char*[]> out(new const char*[static_cast<std::size_t>(v.size())]);
+  std::size_t k = 0;
   for (Index j = 0; j < v.cols; ++j)
     for (Index i = 0; i < v.rows; ++i)
-      out.push_back(v.data + (i * v.row_stride + j * v.col_stride) * v.width);
-  std::sort(out.begin(), out.end());
+      out[k++] = v.data + (i * v.row_stride + j * v.col_stride) * v.width;
+  std::qsort(out.get(), k, sizeof(const char*), [](const void* a, const void* b) {
+    const std::less<const char*> less;
+    const char* x = *static_cast<const char* const*>(a);
+    const char* y = *static_cast<const char* const*>(b);
+    return less(x, y) ? -1 : less(y, x) ? 1 : 0;
+  });
   return out;
 }
 
@@ -72,10 +82,18 @@ inline std::vector<const char*> addresses(const Cells& v) {
 // say) every address is compared.
 DESCEND_NOINLINE inline bool share_meeting(const Cells& a, const Cells& b) {
   if (is_contiguous(a) && is_contiguous(b)) return true;
-  const std::vector<const char*> x = addresses(a), y = addresses(b);
-  std::vector<const char*> both;
-  std::set_intersection(x.begin(), x.end(), y.begin(), y.end(), std::back_inserter(both));
-  return !both.empty();
+  const std::unique_ptr<const char*[]> x = addresses(a), y = addresses(b);
+  const std::less<const char*> less;
+  const std::size_t n = static_cast<std::size_t>(a.size()), m = static_cast<std::size_t>(b.size());
+  for (std::size_t i = 0, j = 0; i < n && j < m;) {
+    if (less(x[i], y[j]))
+      ++i;
+    else if (less(y[j], x[i]))
+      ++j;
+    else
+      return true;
+  }
+  return false;
 }
 
 // Whether a and b share a coefficient. Constant time unless their spans meet
@@ -84,6 +102,10 @@ DESCEND_NOINLINE inline bool share_meeting(const Cells& a, const Cells& b) {
 inline bool share_coefficients(const Cells& a, const Cells& b) {
   if (a.size() == 0 || b.size() == 0 || !span_of(a).meets(span_of(b))) return false;
   return share_meeting(a, b);
+}
+// The same, out of line, for the checks that are not every update()'s.
+DESCEND_NOINLINE inline bool share_coefficients_outlined(const Cells& a, const Cells& b) {
+  return share_coefficients(a, b);
 }
 template <class T, class U>
 DESCEND_ALWAYS_INLINE bool share_coefficients(const View<T>& a, const View<U>& b) {
@@ -104,14 +126,14 @@ class ViewSet {
     auto it = contiguous_.upper_bound(s.lo);
     if (it != contiguous_.begin()) {
       const auto before = std::prev(it);
-      if (before->second.span.meets(s) && share_coefficients(v, before->second.view))
+      if (before->second.span.meets(s) && share_coefficients_outlined(v, before->second.view))
         return before->second.id;
     }
     for (; it != contiguous_.end() && it->first < s.hi; ++it) {
-      if (share_coefficients(v, it->second.view)) return it->second.id;
+      if (share_coefficients_outlined(v, it->second.view)) return it->second.id;
     }
     for (const Entry& e : strided_) {
-      if (share_coefficients(v, e.view)) return e.id;
+      if (share_coefficients_outlined(v, e.view)) return e.id;
     }
     return kNone;
   }
