@@ -90,10 +90,38 @@ template <class P>
 Vec<P> sqrt(Vec<P> a) {
   return {ieee_psqrt(a.v)};
 }
-// Eigen's pmax: the same choice as Eigen's .max() and std::max on NaN.
+// Eigen's pmax and pmin: the same choice as Eigen's .max() and std::max on
+// NaN (the second argument where either is NaN).
+template <class P>
+P packet_max(const P& a, const P& b) {
+  return Eigen::internal::pmax(a, b);
+}
+template <class P>
+P packet_min(const P& a, const P& b) {
+  return Eigen::internal::pmin(a, b);
+}
+#if defined(EIGEN_VECTORIZE_AVX512)
+// Eigen's own, with a defined pass-through for GCC 12 (see sqrt.hpp).
+inline Eigen::internal::Packet16f packet_max(const Eigen::internal::Packet16f& a,
+                                             const Eigen::internal::Packet16f& b) {
+  return _mm512_mask_max_ps(b, static_cast<__mmask16>(0xFFFF), b, a);
+}
+inline Eigen::internal::Packet8d packet_max(const Eigen::internal::Packet8d& a,
+                                            const Eigen::internal::Packet8d& b) {
+  return _mm512_mask_max_pd(b, static_cast<__mmask8>(0xFF), b, a);
+}
+inline Eigen::internal::Packet16f packet_min(const Eigen::internal::Packet16f& a,
+                                             const Eigen::internal::Packet16f& b) {
+  return _mm512_mask_min_ps(b, static_cast<__mmask16>(0xFFFF), b, a);
+}
+inline Eigen::internal::Packet8d packet_min(const Eigen::internal::Packet8d& a,
+                                            const Eigen::internal::Packet8d& b) {
+  return _mm512_mask_min_pd(b, static_cast<__mmask8>(0xFF), b, a);
+}
+#endif
 template <class P>
 Vec<P> max(Vec<P> a, Vec<P> b) {
-  return {Eigen::internal::pmax(a.v, b.v)};
+  return {packet_max(a.v, b.v)};
 }
 
 // A Vec of the same type as V with every coefficient s.
@@ -125,16 +153,30 @@ template <class P>
 Vec<P> abs(Vec<P> a) {
   return {Eigen::internal::pabs(a.v)};
 }
-// Eigen's pmin: the same choice as Eigen's .min() and std::min on NaN.
 template <class P>
 Vec<P> min(Vec<P> a, Vec<P> b) {
-  return {Eigen::internal::pmin(a.v, b.v)};
+  return {packet_min(a.v, b.v)};
 }
 // As torch.maximum: the larger, and NaN where either is NaN (where max()
 // above, like std::max, can drop a NaN).
 template <class P>
+P packet_maximum(const P& a, const P& b) {
+  return Eigen::internal::pmax<Eigen::PropagateNaN>(a, b);
+}
+#if defined(EIGEN_VECTORIZE_AVX512)
+// Eigen's pminmax_propagate_nan over packet_max (see sqrt.hpp for why).
+inline Eigen::internal::Packet16f packet_maximum(const Eigen::internal::Packet16f& a,
+                                                 const Eigen::internal::Packet16f& b) {
+  return Eigen::internal::pselect(Eigen::internal::pcmp_eq(a, a), packet_max(b, a), a);
+}
+inline Eigen::internal::Packet8d packet_maximum(const Eigen::internal::Packet8d& a,
+                                                const Eigen::internal::Packet8d& b) {
+  return Eigen::internal::pselect(Eigen::internal::pcmp_eq(a, a), packet_max(b, a), a);
+}
+#endif
+template <class P>
 Vec<P> maximum(Vec<P> a, Vec<P> b) {
-  return {Eigen::internal::pmax<Eigen::PropagateNaN>(a.v, b.v)};
+  return {packet_maximum(a.v, b.v)};
 }
 // As torch.sign (PyTorch 1.13, float and double): 1 where a > 0, -1 where
 // a < 0, and +0 for +0, -0 and NaN.
