@@ -1,6 +1,7 @@
 // descend/data/samples.hpp and minibatch.hpp: the seeded shuffle, the
 // training/validation split, and minibatches gathered in a shuffled order.
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <numeric>
 #include <set>
@@ -132,6 +133,43 @@ TEMPLATE_TEST_CASE("an epoch of minibatches gathers every sample once in the shu
     }
     std::sort(rows.begin(), rows.end());
     CHECK(rows == iota(23));
+  }
+}
+
+TEMPLATE_TEST_CASE("the blocked gather equals a row-by-row gather for odd shapes",
+                   "[data][minibatch]", float, double) {
+  // load() copies blocks of 64 bytes' worth of rows (16 floats, 8 doubles)
+  // column by column; the shapes leave partial blocks and a partial last
+  // batch. The expected batch is gathered row by row here.
+  for (const Index cols : {Index{1}, Index{37}, Index{130}}) {
+    for (const Index batch : {Index{1}, Index{7}, Index{16}, Index{37}}) {
+      Random random(static_cast<std::uint64_t>(cols * 100 + batch));
+      Samples<TestType> all{typename Samples<TestType>::Inputs(101, cols), Eigen::VectorXi(101)};
+      for (Index i = 0; i < all.size(); ++i) {
+        for (Index j = 0; j < cols; ++j) all.inputs(i, j) = TestType(random.normal());
+        all.labels(i) = static_cast<int>(random.uniform() * 10);
+      }
+      Minibatches<TestType> batches(all, batch);
+      batches.shuffle(random);
+      Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic> expected;
+      Eigen::VectorXi labels;
+      for (Index b = 0; b < batches.size(); ++b) {
+        const Index n = std::min(batch, all.size() - b * batch);
+        expected.resize(n, cols);
+        labels.resize(n);
+        for (Index k = 0; k < n; ++k) {
+          const Index row = batches.order()[static_cast<std::size_t>(b * batch + k)];
+          expected.row(k) = all.inputs.row(row);
+          labels(k) = all.labels(row);
+        }
+        batches.load(b);
+        CAPTURE(cols, batch, b);
+        REQUIRE(batches.inputs().rows() == n);
+        REQUIRE(batches.inputs().cols() == cols);
+        CHECK((batches.inputs().array() == expected.array()).all());  // bit for bit
+        CHECK(batches.labels() == labels);
+      }
+    }
   }
 }
 
