@@ -11,6 +11,10 @@
 #   (build/mnistbench-native: the same with "-O3 -march=native -DNDEBUG")
 #   cmake --build build/mnistbench-o2 --target mnist_epoch -j1   (and native)
 # PyTorch: Debian's python3-torch and, for OpenBLAS, libopenblas0-pthread.
+# The OpenBLAS run prints the kernels it picked ("Core: ..."). OpenBLAS
+# 0.3.21 takes a CPU it does not know, such as Intel's family 6 model 207,
+# for a Prescott (SSE3); OPENBLAS_CORE=NAME (e.g. Cooperlake, its AVX-512
+# kernels) adds a run with OPENBLAS_CORETYPE=NAME.
 set -eu
 O2=${O2:-build/mnistbench-o2}
 NATIVE=${NATIVE:-build/mnistbench-native}
@@ -29,6 +33,13 @@ mkdir -p "$EXPORT"
   echo "## torch, reference BLAS"
   LD_LIBRARY_PATH=$LIB/blas /usr/bin/python3 bench/mnist_torch.py --from "$EXPORT"; uptime
   echo "## torch, OpenBLAS"
-  LD_LIBRARY_PATH=$LIB/openblas-pthread /usr/bin/python3 bench/mnist_torch.py --from "$EXPORT"
+  OPENBLAS_VERBOSE=2 LD_LIBRARY_PATH=$LIB/openblas-pthread \
+    /usr/bin/python3 bench/mnist_torch.py --from "$EXPORT"
   uptime
+  if [ -n "${OPENBLAS_CORE:-}" ]; then
+    echo "## torch, OpenBLAS, OPENBLAS_CORETYPE=$OPENBLAS_CORE"
+    OPENBLAS_CORETYPE=$OPENBLAS_CORE OPENBLAS_VERBOSE=2 LD_LIBRARY_PATH=$LIB/openblas-pthread \
+      /usr/bin/python3 bench/mnist_torch.py --from "$EXPORT"
+    uptime
+  fi
 } 2>&1 | tee "$OUT"
