@@ -78,16 +78,13 @@ class Minibatches {
     // A sample is a contiguous row of the row-major samples but a strided row
     // of the column-major batch: copied row by row, each value is stored to
     // another cache line of the batch. In blocks of kBlock rows copied column
-    // by column, a column's kBlock values fill one cache line of the batch
-    // while the kBlock source rows are read as forward streams. Measured on
-    // Fashion-MNIST's 128 x 784 float batches (Intel Xeon, family 6 model
-    // 207, L2 2 MB; bench/mnist_epoch's BM_phases gather, and a scratch
-    // benchmark that evicts L2 between loads as training does): per epoch
-    // 0.05 s against 0.15 s row by row, at -O3 -march=native and at -O2; per
-    // batch, blocks of 8 or 16 rows 0.10-0.15 ms, of 32 rows 0.13-0.17, row
-    // by row 0.31-0.35, row by row in tiles of 16 to 128 columns 0.15-0.31.
-    // Prefetching the next block's rows saved 0-0.01 s per epoch: not worth
-    // a compiler builtin.
+    // by column, each column's kBlock values are 64 contiguous bytes of the
+    // batch (one cache line where the batch is 64-byte aligned, as Eigen
+    // aligns it with AVX-512) while the kBlock source rows are read as
+    // forward streams. On Fashion-MNIST's 128 x 784 float batches that is
+    // 0.05-0.06 s per epoch against 0.15 s row by row, at -O2 and at -O3
+    // -march=native; blocks of 8 to 32 rows, column tiles and prefetching
+    // were measured too (bench/results/mnist-epoch.md).
     constexpr Eigen::Index kBlock =
         std::max(Eigen::Index{1}, static_cast<Eigen::Index>(64 / sizeof(Scalar)));
     const Scalar* from[kBlock];

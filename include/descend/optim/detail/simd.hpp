@@ -90,8 +90,9 @@ template <class P>
 Vec<P> sqrt(Vec<P> a) {
   return {ieee_psqrt(a.v)};
 }
-// Eigen's pmax and pmin: the same choice as Eigen's .max() and std::max on
-// NaN (the second argument where either is NaN).
+// Eigen's pmax and pmin: the same choice as Eigen's .max() and std::max (the
+// first argument where either is NaN, and where they compare equal, as +0
+// and -0).
 template <class P>
 P packet_max(const P& a, const P& b) {
   return Eigen::internal::pmax(a, b);
@@ -157,8 +158,7 @@ template <class P>
 Vec<P> min(Vec<P> a, Vec<P> b) {
   return {packet_min(a.v, b.v)};
 }
-// As torch.maximum: the larger, and NaN where either is NaN (where max()
-// above, like std::max, can drop a NaN).
+// Eigen's pmax<PropagateNaN>, for maximum() below.
 template <class P>
 P packet_maximum(const P& a, const P& b) {
   return Eigen::internal::pmax<Eigen::PropagateNaN>(a, b);
@@ -174,6 +174,8 @@ inline Eigen::internal::Packet8d packet_maximum(const Eigen::internal::Packet8d&
   return Eigen::internal::pselect(Eigen::internal::pcmp_eq(a, a), packet_max(b, a), a);
 }
 #endif
+// As torch.maximum: the larger, and NaN where either is NaN (where max()
+// above, like std::max, can drop a NaN).
 template <class P>
 Vec<P> maximum(Vec<P> a, Vec<P> b) {
   return {packet_maximum(a.v, b.v)};
