@@ -22,7 +22,8 @@
 // (inotify, Linux) and then a time drawn over its write, fsync and rename,
 // so that they land there however long the serialisation before it takes.
 //
-// A kill that leaves the child's temporary file (<dir>/ckpt.tmp.<pid>)
+// A kill that leaves the child's temporary file (<dir>/ckpt.tmp.<pid>.<pid>:
+// the child's only thread has the process's id)
 // landed mid-save; at least 20% must, or the test has not tested what it is
 // for, and fails. Leftover temporary files are expected (a killed process
 // cannot remove its own): they are counted by size (empty, partial,
@@ -457,7 +458,9 @@ int main(int argc, char** argv) {
       ::close(done[0]);
       child(versions, in_file, path, done[1], naive);
     }
-    const std::string tmp_name = name + ".tmp." + std::to_string(static_cast<long long>(pid));
+    const std::string tmp_name =
+        name + ".tmp." + std::to_string(static_cast<long long>(pid)) + "." +
+        std::to_string(static_cast<long long>(pid));  // the child's only thread: its id is the pid
     ::close(done[1]);
     g_child = pid;
     if (plan.on_creation && !watch.wait_for_creation(tmp_name, 4 * first + 1)) ++missed_creation;

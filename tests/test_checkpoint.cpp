@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -842,13 +843,49 @@ TEST_CASE("save_checkpoint replaces the file atomically; load_checkpoint reads i
   descend::load_checkpoint(path, t.opt);
   CHECK(descend::checkpoint_bytes(t.opt) == s.bytes());
   descend::save_checkpoint(path, t.opt);  // over the old one
-  CHECK(access((path + ".tmp." + std::to_string(getpid())).c_str(), F_OK) != 0);
+  CHECK(access(descend::detail::temporary_path(path).c_str(), F_OK) != 0);
   CHECK_THROWS_WITH(descend::load_checkpoint(dir, t.opt), Contains("is not a regular file"));
   CHECK_THROWS_WITH(descend::load_checkpoint(dir + "/none", t.opt), Contains("cannot open"));
   CHECK_THROWS_WITH(descend::save_checkpoint(dir + "/no/such/dir/x", t.opt),
                     Contains("cannot create"));
   std::remove(path.c_str());
   rmdir(dir.c_str());
+}
+
+TEST_CASE("two threads saving to the same path at once leave one complete checkpoint",
+          "[checkpoint]") {
+  char templ[] = "/tmp/descend_threads.XXXXXX";
+  REQUIRE(mkdtemp(templ) != nullptr);
+  const std::string dir = templ, path = dir + "/run.ckpt";
+  descend::AdamOptions faster;
+  faster.lr = 0.5;
+  Stepped a, b(false, faster);
+  const std::string bytes_a = a.bytes(), bytes_b = b.bytes();
+  REQUIRE(bytes_a != bytes_b);
+  // Each thread's temporary file is its own (one name shared by the process
+  // let one thread rename the other's half-written file, or fail to).
+  std::string tmp_main = descend::detail::temporary_path(path), tmp_other;
+  std::thread([&] { tmp_other = descend::detail::temporary_path(path); }).join();
+  CHECK(tmp_main != tmp_other);
+  std::string error;
+  auto save = [&](const Stepped& s) {
+    try {
+      for (int k = 0; k < 50; ++k) descend::save_checkpoint(path, s.opt);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  };
+  std::thread other(save, std::cref(b));
+  save(a);
+  other.join();
+  CHECK(error.empty());
+  Stepped c;
+  descend::load_checkpoint(path, c.opt);
+  const std::string loaded = descend::checkpoint_bytes(c.opt);
+  CHECK((loaded == bytes_a || loaded == bytes_b));
+  CHECK(access(tmp_main.c_str(), F_OK) != 0);
+  std::remove(path.c_str());
+  CHECK(rmdir(dir.c_str()) == 0);  // nothing else was left in it
 }
 
 TEST_CASE("state that update() made for an unregistered parameter cannot be saved",

@@ -66,6 +66,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#else
+#include <thread>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -875,12 +880,25 @@ inline std::string read_whole_file(const std::string& path) {
   return bytes;
 }
 
+// The temporary file a save writes before renaming it over `path`, named by
+// the process and the thread (<path>.tmp.<pid>.<thread id>; on Linux the
+// kernel's thread id, which is the pid for a process's first thread): saves
+// to the same path from two threads or processes at once each write their
+// own file, and the last rename wins.
+inline std::string temporary_path(const std::string& path) {
+#ifdef __linux__
+  const auto thread = static_cast<long long>(::syscall(SYS_gettid));
+#else
+  const auto thread = static_cast<unsigned long long>(
+      std::hash<std::thread::id>()(std::this_thread::get_id()));
+#endif
+  return concat(path, ".tmp.", static_cast<long long>(::getpid()), ".", thread);
+}
+
 // Writes `bytes` to a temporary file beside `path`, flushes it to the disk,
 // and renames it over `path`: a crash leaves the old file or the new one.
 inline void write_file_atomically(const std::string& path, const std::string& bytes) {
-  // Named by the process: two threads of one process must not save to the
-  // same path at once.
-  const std::string tmp = concat(path, ".tmp.", static_cast<long long>(::getpid()));
+  const std::string tmp = temporary_path(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) checkpoint_fail("cannot create '", tmp, "': ", std::strerror(errno));
   std::size_t done = 0;
