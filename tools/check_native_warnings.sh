@@ -1,7 +1,8 @@
 #!/bin/sh
 # Compiles every element-wise optimizer, float and double (src/precompiled.cpp:
-# the header-only code, explicitly instantiated), as a user building for this
-# machine with warnings as errors would:
+# the header-only code, explicitly instantiated), and the training toolkit's
+# gradient transforms, a schedule and L-BFGS (native_warnings/toolkit.cpp), as
+# a user building for this machine with warnings as errors would:
 #   -O2 -march=native -Wall -Wextra -Wpedantic -Werror
 # and, on x86-64, once more for AVX-512 (-march=x86-64-v4) whatever this CPU
 # has, so that the AVX-512 code paths are checked on any runner; with g++
@@ -21,13 +22,14 @@ for cxx in ${CXX_LIST:-g++ clang++}; do
   command -v "$cxx" > /dev/null || { echo "check_native_warnings: $cxx not installed, skipped"; continue; }
   for arch in $archs; do
     start=$(date +%s)
-    if "$cxx" -std=c++17 -O2 -march="$arch" -Wall -Wextra -Wpedantic -Werror \
-        -I"$root/include" -isystem "$eigen" -c "$root/src/precompiled.cpp" -o "$out/precompiled.o"; then
-      echo "check_native_warnings: $cxx -march=$arch: no warnings ($(( $(date +%s) - start )) s)"
-    else
-      echo "check_native_warnings: $cxx -march=$arch: FAILED" >&2
-      status=1
-    fi
+    for tu in "$root/src/precompiled.cpp" "$root/tools/native_warnings/toolkit.cpp"; do
+      if ! "$cxx" -std=c++17 -O2 -march="$arch" -Wall -Wextra -Wpedantic -Werror \
+          -I"$root/include" -isystem "$eigen" -c "$tu" -o "$out/tu.o"; then
+        echo "check_native_warnings: $cxx -march=$arch ${tu#"$root"/}: FAILED" >&2
+        status=1
+      fi
+    done
+    echo "check_native_warnings: $cxx -march=$arch: done ($(( $(date +%s) - start )) s)"
   done
 done
 exit $status
