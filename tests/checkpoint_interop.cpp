@@ -153,56 +153,17 @@ const Config kConfigs[] = {
      "lr=0.002 lambd=0.05 alpha=0.5 t0=10 weight_decay=0.03 maximize=1"},
 };
 
-// Options from a config's text over `s` (an option left out keeps s's).
-using testing::number;
-bool flag(const testing::Options& o, const char* key, bool fallback) {
-  return number(o, key, fallback) != 0;
-}
-template <class Options>
-void adam_like(const testing::Options& o, Options& s) {
-  s.lr = number(o, "lr", s.lr);
-  s.beta1 = number(o, "beta1", s.beta1);
-  s.beta2 = number(o, "beta2", s.beta2);
-  s.eps = number(o, "eps", s.eps);
-  s.weight_decay = number(o, "weight_decay", s.weight_decay);
-}
-void read(const testing::Options& o, descend::NadamOptions& s) {
-  adam_like(o, s);
-  s.momentum_decay = number(o, "momentum_decay", s.momentum_decay);
-}
-void read(const testing::Options& o, descend::RadamOptions& s) { adam_like(o, s); }
-void read(const testing::Options& o, descend::AdamaxOptions& s) {
-  adam_like(o, s);
-  s.maximize = flag(o, "maximize", s.maximize);
-}
-void read(const testing::Options& o, descend::RpropOptions& s) {
-  s.lr = number(o, "lr", s.lr);
-  s.etaminus = number(o, "etaminus", s.etaminus);
-  s.etaplus = number(o, "etaplus", s.etaplus);
-  s.step_size_min = number(o, "step_size_min", s.step_size_min);
-  s.step_size_max = number(o, "step_size_max", s.step_size_max);
-  s.maximize = flag(o, "maximize", s.maximize);
-}
-void read(const testing::Options& o, descend::AsgdOptions& s) {
-  s.lr = number(o, "lr", s.lr);
-  s.lambd = number(o, "lambd", s.lambd);
-  s.alpha = number(o, "alpha", s.alpha);
-  s.t0 = number(o, "t0", s.t0);
-  s.weight_decay = number(o, "weight_decay", s.weight_decay);
-  s.maximize = flag(o, "maximize", s.maximize);
-}
-
 // The config's optimizer over m's W and b; `text` its group 0's options,
 // `group1` b's group's over them (null: b in group 0).
 template <class Optimizer, class Options>
 std::unique_ptr<Opt> grouped(const char* text, const char* group1, Model& m) {
   Options options;
-  read(testing::parse_options(text), options);
+  testing::read_options(testing::parse_options(text), options);
   auto opt = std::make_unique<Optimizer>(options);
   opt->add("W", m.w, m.gw);
   std::size_t group = 0;
   if (group1 != nullptr) {
-    read(testing::parse_options(group1), options);
+    testing::read_options(testing::parse_options(group1), options);
     group = opt->add_group(options);
   }
   opt->add("b", m.b, m.gb, group);

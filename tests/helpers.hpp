@@ -60,7 +60,9 @@ inline double number(const Options& o, const std::string& key, double fallback) 
   const auto it = o.find(key);
   return it == o.end() ? fallback : std::stod(it->second);
 }
-inline bool flag(const Options& o, const std::string& key) { return number(o, key, 0) != 0; }
+inline bool flag(const Options& o, const std::string& key, bool fallback = false) {
+  return number(o, key, fallback) != 0;
+}
 inline descend::EpsPlacement eps_at(const Options& o, descend::EpsPlacement fallback) {
   const auto it = o.find("eps_at");
   if (it == o.end()) return fallback;
@@ -133,13 +135,67 @@ std::unique_ptr<descend::Optimizer<Scalar>> make_optimizer(const std::string& na
     s.eps_placement = eps_at(o, s.eps_placement);
     return s;
   };
-  if (name == "adamw") return std::make_unique<descend::AdamW<Scalar>>(adam_like(descend::AdamWOptions{}));
+  if (name == "adamw")
+    return std::make_unique<descend::AdamW<Scalar>>(adam_like(descend::AdamWOptions{}));
   if (name == "adam") {
     descend::AdamOptions s = adam_like(descend::AdamOptions{});
     s.decoupled_weight_decay = flag(o, "decoupled");
     return std::make_unique<descend::Adam<Scalar>>(s);
   }
   throw std::invalid_argument("unknown optimizer " + name);
+}
+
+// The options a text names over `s`, for the optimizers make_optimizer does
+// not build (the keys of generate_adam_family.py, generate_rprop_asgd_lion.py
+// and checkpoint_interop.py): a key the text leaves out keeps s's value.
+template <class AdamLike>
+void read_adam_like(const Options& o, AdamLike& s) {
+  s.lr = number(o, "lr", s.lr);
+  s.beta1 = number(o, "beta1", s.beta1);
+  s.beta2 = number(o, "beta2", s.beta2);
+  s.eps = number(o, "eps", s.eps);
+  s.weight_decay = number(o, "weight_decay", s.weight_decay);
+  s.maximize = flag(o, "maximize", s.maximize);
+}
+inline void read_options(const Options& o, descend::NadamOptions& s) {
+  read_adam_like(o, s);
+  s.decoupled_weight_decay = flag(o, "decoupled", s.decoupled_weight_decay);
+  s.momentum_decay = number(o, "momentum_decay", s.momentum_decay);
+}
+inline void read_options(const Options& o, descend::RadamOptions& s) {
+  read_adam_like(o, s);
+  s.decoupled_weight_decay = flag(o, "decoupled", s.decoupled_weight_decay);
+}
+inline void read_options(const Options& o, descend::AdamaxOptions& s) { read_adam_like(o, s); }
+inline void read_options(const Options& o, descend::RpropOptions& s) {
+  s.lr = number(o, "lr", s.lr);
+  s.etaminus = number(o, "etaminus", s.etaminus);
+  s.etaplus = number(o, "etaplus", s.etaplus);
+  s.step_size_min = number(o, "step_size_min", s.step_size_min);
+  s.step_size_max = number(o, "step_size_max", s.step_size_max);
+  s.maximize = flag(o, "maximize", s.maximize);
+}
+inline void read_options(const Options& o, descend::AsgdOptions& s) {
+  s.lr = number(o, "lr", s.lr);
+  s.lambd = number(o, "lambd", s.lambd);
+  s.alpha = number(o, "alpha", s.alpha);
+  s.t0 = number(o, "t0", s.t0);
+  s.weight_decay = number(o, "weight_decay", s.weight_decay);
+  s.maximize = flag(o, "maximize", s.maximize);
+}
+inline void read_options(const Options& o, descend::LionOptions& s) {
+  s.lr = number(o, "lr", s.lr);
+  s.beta1 = number(o, "beta1", s.beta1);
+  s.beta2 = number(o, "beta2", s.beta2);
+  s.weight_decay = number(o, "weight_decay", s.weight_decay);
+  s.maximize = flag(o, "maximize", s.maximize);
+}
+// The same over the defaults.
+template <class OptionsType>
+OptionsType options_from(const std::string& text) {
+  OptionsType s;
+  read_options(parse_options(text), s);
+  return s;
 }
 
 // The learning rate a reference case switches to before update 26, or < 0.

@@ -51,29 +51,11 @@ struct FamilyCase {
 
 #include "reference/adam_family.inc"
 
-// The options a group's text names (generate_adam_family.py's keys).
-template <class Options>
-Options options_from(const std::string& text) {
-  const testing::Options o = testing::parse_options(text);
-  Options s;
-  s.lr = testing::number(o, "lr", s.lr);
-  s.beta1 = testing::number(o, "beta1", s.beta1);
-  s.beta2 = testing::number(o, "beta2", s.beta2);
-  s.eps = testing::number(o, "eps", s.eps);
-  s.weight_decay = testing::number(o, "weight_decay", s.weight_decay);
-  s.maximize = testing::flag(o, "maximize");
-  if constexpr (!std::is_same<Options, descend::AdamaxOptions>::value)
-    s.decoupled_weight_decay = testing::flag(o, "decoupled");
-  if constexpr (std::is_same<Options, descend::NadamOptions>::value)
-    s.momentum_decay = testing::number(o, "momentum_decay", s.momentum_decay);
-  return s;
-}
-
 template <template <class> class Rule, class Options, class Scalar>
 std::unique_ptr<descend::Optimizer<Scalar>> grouped(const std::vector<std::string>& groups) {
-  auto opt = std::make_unique<Rule<Scalar>>(options_from<Options>(groups[0]));
+  auto opt = std::make_unique<Rule<Scalar>>(testing::options_from<Options>(groups[0]));
   for (std::size_t g = 1; g < groups.size(); ++g)
-    REQUIRE(opt->add_group(options_from<Options>(groups[g])) == g);
+    REQUIRE(opt->add_group(testing::options_from<Options>(groups[g])) == g);
   return opt;
 }
 

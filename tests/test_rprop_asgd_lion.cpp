@@ -54,39 +54,6 @@ std::vector<std::string> split(const std::string& text, const std::string& separ
   return parts;
 }
 
-descend::RpropOptions rprop_options(const std::string& text) {
-  const testing::Options o = testing::parse_options(text);
-  descend::RpropOptions r;
-  r.lr = testing::number(o, "lr", r.lr);
-  r.etaminus = testing::number(o, "etaminus", r.etaminus);
-  r.etaplus = testing::number(o, "etaplus", r.etaplus);
-  r.step_size_min = testing::number(o, "step_size_min", r.step_size_min);
-  r.step_size_max = testing::number(o, "step_size_max", r.step_size_max);
-  r.maximize = testing::flag(o, "maximize");
-  return r;
-}
-descend::AsgdOptions asgd_options(const std::string& text) {
-  const testing::Options o = testing::parse_options(text);
-  descend::AsgdOptions r;
-  r.lr = testing::number(o, "lr", r.lr);
-  r.lambd = testing::number(o, "lambd", r.lambd);
-  r.alpha = testing::number(o, "alpha", r.alpha);
-  r.t0 = testing::number(o, "t0", r.t0);
-  r.weight_decay = testing::number(o, "weight_decay", r.weight_decay);
-  r.maximize = testing::flag(o, "maximize");
-  return r;
-}
-descend::LionOptions lion_options(const std::string& text) {
-  const testing::Options o = testing::parse_options(text);
-  descend::LionOptions r;
-  r.lr = testing::number(o, "lr", r.lr);
-  r.beta1 = testing::number(o, "beta1", r.beta1);
-  r.beta2 = testing::number(o, "beta2", r.beta2);
-  r.weight_decay = testing::number(o, "weight_decay", r.weight_decay);
-  r.maximize = testing::flag(o, "maximize");
-  return r;
-}
-
 template <template <class> class Rule, class Scalar, class Make>
 std::unique_ptr<descend::Optimizer<Scalar>> grouped(const std::vector<std::string>& groups,
                                                     Make make) {
@@ -99,10 +66,12 @@ template <class Scalar>
 std::unique_ptr<descend::Optimizer<Scalar>> make_case(const RalCase& c) {
   const std::vector<std::string> groups = split(c.groups, " | ");
   const std::string name = c.optimizer;
-  if (name == "rprop") return grouped<descend::Rprop, Scalar>(groups, rprop_options);
-  if (name == "asgd") return grouped<descend::Asgd, Scalar>(groups, asgd_options);
+  if (name == "rprop")
+    return grouped<descend::Rprop, Scalar>(groups, testing::options_from<descend::RpropOptions>);
+  if (name == "asgd")
+    return grouped<descend::Asgd, Scalar>(groups, testing::options_from<descend::AsgdOptions>);
   REQUIRE(name == "lion");
-  return grouped<descend::Lion, Scalar>(groups, lion_options);
+  return grouped<descend::Lion, Scalar>(groups, testing::options_from<descend::LionOptions>);
 }
 
 // The largest |actual - expected| / max(|expected|, floor) over n values.
@@ -618,21 +587,27 @@ TEMPLATE_TEST_CASE("Rprop, ASGD and Lion resume from a checkpoint bit for bit",
                    "[rprop][asgd][lion][checkpoint]", float, double) {
   using S = TestType;
   SECTION("Rprop") {
-    const descend::RpropOptions first = rprop_options("lr=0.02");
-    const descend::RpropOptions second =
-        rprop_options("lr=0.05 etaminus=0.3 etaplus=1.5 step_size_min=0.001 step_size_max=0.2");
+    const descend::RpropOptions first = testing::options_from<descend::RpropOptions>("lr=0.02");
+    const descend::RpropOptions second = testing::options_from<descend::RpropOptions>(
+        "lr=0.05 etaminus=0.3 etaplus=1.5 step_size_min=0.001 step_size_max=0.2");
     check_resume<S>(maker<descend::Rprop, S>(first, second));
-    check_resume<S>(maker<descend::Rprop, S>(rprop_options("maximize=1"), second), -1);
+    check_resume<S>(maker<descend::Rprop, S>(
+                        testing::options_from<descend::RpropOptions>("maximize=1"), second),
+                    -1);
   }
   SECTION("ASGD, averaging from before the checkpoint and from after it") {
-    const descend::AsgdOptions first = asgd_options("lr=0.05 lambd=0.01 alpha=0.5 t0=3");
-    const descend::AsgdOptions second = asgd_options("lr=0.02 t0=10 weight_decay=0.1 maximize=1");
+    const descend::AsgdOptions first =
+        testing::options_from<descend::AsgdOptions>("lr=0.05 lambd=0.01 alpha=0.5 t0=3");
+    const descend::AsgdOptions second =
+        testing::options_from<descend::AsgdOptions>("lr=0.02 t0=10 weight_decay=0.1 maximize=1");
     check_resume<S>(maker<descend::Asgd, S>(first, second));
   }
   SECTION("Lion") {
-    descend::LionOptions first = lion_options("lr=0.01 weight_decay=0.1");
+    descend::LionOptions first =
+        testing::options_from<descend::LionOptions>("lr=0.01 weight_decay=0.1");
     first.decay = 0.05;
-    const descend::LionOptions second = lion_options("lr=0.03 beta1=0.5 beta2=0.9 maximize=1");
+    const descend::LionOptions second =
+        testing::options_from<descend::LionOptions>("lr=0.03 beta1=0.5 beta2=0.9 maximize=1");
     check_resume<S>(maker<descend::Lion, S>(first, second));
   }
 }

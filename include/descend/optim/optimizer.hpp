@@ -79,20 +79,20 @@ DESCEND_COLD inline std::string where(std::size_t registration) {
              : concat("registered parameter #", registration, ": ");
 }
 [[noreturn]] DESCEND_COLD inline void fail_shape(const char* who, std::size_t registration,
-                                                Eigen::Index p_rows, Eigen::Index p_cols,
-                                                Eigen::Index g_rows, Eigen::Index g_cols) {
+                                                 Eigen::Index p_rows, Eigen::Index p_cols,
+                                                 Eigen::Index g_rows, Eigen::Index g_cols) {
   fail<ShapeError>(who, ": ", where(registration), "gradient is ", g_rows, "x", g_cols,
                    " but parameter is ", p_rows, "x", p_cols);
 }
 // p: the parameter now; q: as its state was made.
 [[noreturn]] DESCEND_COLD inline void fail_layout(const char* who, std::size_t registration,
-                                                 const void* data, const Cells& p,
-                                                 const Cells& q) {
-  fail<ShapeError>(
-      who, ": ", where(registration), "parameter at ", data, " is now ", p.rows, "x", p.cols,
-      " (strides ", p.row_stride, ", ", p.col_stride, ") but its state was made for ", q.rows,
-      "x", q.cols, " (strides ", q.row_stride, ", ", q.col_stride,
-      "); it was resized or viewed differently. Call forget() on it to start afresh");
+                                                  const void* data, const Cells& p,
+                                                  const Cells& q) {
+  fail<ShapeError>(who, ": ", where(registration), "parameter at ", data, " is now ", p.rows, "x",
+                   p.cols, " (strides ", p.row_stride, ", ", p.col_stride,
+                   ") but its state was made for ", q.rows, "x", q.cols, " (strides ", q.row_stride,
+                   ", ", q.col_stride,
+                   "); it was resized or viewed differently. Call forget() on it to start afresh");
 }
 }  // namespace detail
 
@@ -688,9 +688,6 @@ class Optimizer : public ParamGroups {
     return s;
   }
 
-  // `registration` names the registered pair in messages; kNone for update().
-  static std::string where(std::size_t registration) { return detail::where(registration); }
-
   void check_same_shape(Index p_rows, Index p_cols, Index g_rows, Index g_cols,
                         std::size_t registration = kNone) const {
     if (p_rows != g_rows || p_cols != g_cols)
@@ -712,9 +709,9 @@ class Optimizer : public ParamGroups {
                         std::size_t registration = kNone) const {
     if (detail::share_coefficients(p, g))
       detail::fail<std::invalid_argument>(
-          who_, ": ", where(registration), "the gradient at ", static_cast<const void*>(g.data),
-          " shares memory with its parameter at ", static_cast<const void*>(p.data),
-          "; pass a gradient of its own");
+          who_, ": ", detail::where(registration), "the gradient at ",
+          static_cast<const void*>(g.data), " shares memory with its parameter at ",
+          static_cast<const void*>(p.data), "; pass a gradient of its own");
   }
 
   void check_grad_not_state(const Slot& s, const detail::View<const Scalar>& g) const {
@@ -765,7 +762,7 @@ class Optimizer : public ParamGroups {
       if (other == kNone) return;
     }
     detail::fail<std::invalid_argument>(
-        who_, ": ", where(id), "its ", what, " at ", static_cast<const void*>(v.data),
+        who_, ": ", detail::where(id), "its ", what, " at ", static_cast<const void*>(v.data),
         " shares memory with registered parameter #", other,
         " (its parameter or gradient); registered memory may not overlap");
   }
@@ -866,7 +863,7 @@ class Optimizer : public ParamGroups {
   using Node = typename std::unordered_map<const void*, std::size_t>::node_type;
   struct Settlement {
     bool moved = false;
-    detail::ViewSet now;                         // registered memory where it is now
+    detail::ViewSet now;                                 // registered memory where it is now
     std::vector<Slot> fresh;                             // state for pairs that have none
     std::unordered_map<const void*, std::size_t> spare;  // index nodes for them
     std::vector<std::pair<std::size_t, Node>> moving;    // room for re-keying
@@ -1154,7 +1151,7 @@ class Optimizer : public ParamGroups {
   std::vector<Registration> registered_;
   std::vector<std::string> names_;                        // registered_[i]'s name, "" if none
   std::unordered_map<const void*, std::size_t> objects_;  // registered Matrix/Array -> #
-  detail::ViewSet views_;                         // every registered parameter and gradient
+  detail::ViewSet views_;                                 // every registered parameter and gradient
   bool recheck_ = false;    // views_ are not where step() last saw them (refresh_views)
   std::vector<Work> work_;  // step()'s, kept to reuse its memory
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> scratch_;  // update()'s expression gradients
