@@ -12,22 +12,19 @@
 #include "spiral_setup.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Trains the spiral classifier once with each optimizer's preset.", "compare"};
+  example::Cli cli("Trains the spiral classifier once with each optimizer's preset.", "compare");
   long epochs = 10001;
   std::uint64_t seed = 28;
   int hidden = 64, samples = 100;
   std::string csv = "compare.csv";
-  example::add_number(app, "--epochs", epochs, 1L, 1'000'000'000L, "training epochs");
-  example::add_number(app, "--seed", seed, std::uint64_t{0},
-                      std::numeric_limits<std::uint64_t>::max(),
-                      "draws the data and the initial weights");
-  example::add_number(app, "--hidden", hidden, 1, 100'000, "hidden units");
-  example::add_number(app, "--samples", samples, 2, 1'000'000, "points per class");
-  app.add_option("--csv", csv, "write optimizer,epoch,acc,loss,lr per epoch to FILE")
-      ->type_name("FILE")
-      ->capture_default_str();
+  cli.add_number("--epochs", epochs, 1L, 1'000'000'000L, "training epochs");
+  cli.add_number("--seed", seed, std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max(),
+                 "draws the data and the initial weights");
+  cli.add_number("--hidden", hidden, 1, 100'000, "hidden units");
+  cli.add_number("--samples", samples, 2, 1'000'000, "points per class");
+  cli.add_string("--csv", csv, "FILE", "write optimizer,epoch,acc,loss,lr per epoch to FILE");
 
-  return example::run(app, argc, argv, [&] {
+  return cli.run(argc, argv, [&] {
     const auto data = descend::data::spiral<double>(samples, 3, seed);
     std::ofstream out = example::open_csv(csv, "optimizer,epoch,acc,loss,lr");
     std::printf("%-10s %10s %8s %8s %10s\n", "optimizer", "epochs", "loss", "acc", "seconds");

@@ -165,21 +165,18 @@ int curve_fit(const Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Fits a damped oscillation with L-BFGS, and with Adam for comparison.", "curve_fit"};
+  example::Cli cli("Fits a damped oscillation with L-BFGS, and with Adam for comparison.",
+                   "curve_fit");
   Settings s;
-  app.add_option("--optimizer", s.optimizer, "lbfgs, adam or both")
-      ->check(CLI::IsMember({"lbfgs", "adam", "both"}))
-      ->capture_default_str();
-  example::add_number(app, "--seed", s.seed, std::uint64_t{0},
-                      std::numeric_limits<std::uint64_t>::max(), "draws the noise");
-  example::add_number(app, "--points", s.points, 2, 1000000, "samples on [0, 10]");
-  example::add_number(app, "--noise", s.noise, 0.0, 1e6, "standard deviation of the noise");
-  app.add_option("--line-search", s.line_search, "L-BFGS's line search: strong_wolfe or none")
-      ->check(CLI::IsMember({"strong_wolfe", "none"}))
-      ->capture_default_str();
-  example::add_number(app, "--history", s.history, 1, 100000, "L-BFGS's history_size");
-  example::add_number(app, "--adam-lr", s.adam_lr, "Adam's learning rate");
-  example::add_number(app, "--adam-budget", s.adam_budget, 1L, 1000000000L,
-                      "Adam's most evaluations");
-  return example::run(app, argc, argv, [&] { return curve_fit(s); });
+  cli.add_choice("--optimizer", s.optimizer, {"lbfgs", "adam", "both"}, "lbfgs, adam or both");
+  cli.add_number("--seed", s.seed, std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max(),
+                 "draws the noise");
+  cli.add_number("--points", s.points, 2, 1000000, "samples on [0, 10]");
+  cli.add_number("--noise", s.noise, 0.0, 1e6, "standard deviation of the noise");
+  cli.add_choice("--line-search", s.line_search, {"strong_wolfe", "none"},
+                 "L-BFGS's line search: strong_wolfe or none");
+  cli.add_number("--history", s.history, 1, 100000, "L-BFGS's history_size");
+  cli.add_number("--adam-lr", s.adam_lr, "Adam's learning rate");
+  cli.add_number("--adam-budget", s.adam_budget, 1L, 1000000000L, "Adam's most evaluations");
+  return cli.run(argc, argv, [&] { return curve_fit(s); });
 }

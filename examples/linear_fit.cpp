@@ -102,12 +102,12 @@ int fit(std::uint64_t seed, const std::string& csv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Fits the Paddle NNDL book's linear data with its five optimizers.", "linear_fit"};
+  example::Cli cli("Fits the Paddle NNDL book's linear data with its five optimizers.",
+                   "linear_fit");
   std::uint64_t seed = 0;
   std::string csv;
-  example::add_number(app, "--seed", seed, std::uint64_t{0},
-                      std::numeric_limits<std::uint64_t>::max(),
-                      "draws the data and the initial weights");
-  app.add_option("--csv", csv, "write optimizer,epoch,loss per epoch to FILE")->type_name("FILE");
-  return example::run(app, argc, argv, [&] { return fit(seed, csv); });
+  cli.add_number("--seed", seed, std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max(),
+                 "draws the data and the initial weights");
+  cli.add_string("--csv", csv, "FILE", "write optimizer,epoch,loss per epoch to FILE");
+  return cli.run(argc, argv, [&] { return fit(seed, csv); });
 }

@@ -23,50 +23,48 @@
 #include "mnist_setup.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Trains a 784-128-10 ReLU network on (Fashion-)MNIST with minibatches.", "mnist"};
-  example::OptimizerFlags optimizer_flags(app);
+  example::Cli cli("Trains a 784-128-10 ReLU network on (Fashion-)MNIST with minibatches.",
+                   "mnist");
+  example::OptimizerFlags optimizer_flags(cli);
   example::MnistDataFlags data_flags;
   example::StoppingFlags stopping;
   std::string csv, schedule = "none", init = "torch";
   long epochs = 10, batch_size = 128, step_size = 5;
   double gamma = 0.1, require_accuracy = 0;
   std::uint64_t seed = 0;
-  data_flags.add_data_dir(app);
-  example::add_number(app, "--epochs", epochs, 1L, 1'000'000L, "most epochs to train");
-  example::add_number(app, "--batch-size", batch_size, 1L, 1'000'000L, "samples per minibatch");
-  example::add_number(app, "--seed", seed, std::uint64_t{0},
-                      std::numeric_limits<std::uint64_t>::max(),
-                      "draws the initial weights, the validation set and the batch orders");
-  data_flags.add_subsets(app, 0,
+  data_flags.add_data_dir(cli);
+  cli.add_number("--epochs", epochs, 1L, 1'000'000L, "most epochs to train");
+  cli.add_number("--batch-size", batch_size, 1L, 1'000'000L, "samples per minibatch");
+  cli.add_number("--seed", seed, std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max(),
+                 "draws the initial weights, the validation set and the batch orders");
+  data_flags.add_subsets(cli, 0,
                          "training images held out for validation, drawn at random (0: none, "
                          "and no early stopping)");
-  app.add_option("--init", init,
-                 "initial weights: torch (PyTorch's nn.Linear) or nnfs (0.01 N(0,1), biases 0)")
-      ->check(CLI::IsMember({"torch", "nnfs"}))
-      ->capture_default_str();
-  app.add_option("--schedule", schedule,
+  cli.add_choice("--init", init, {"torch", "nnfs"},
+                 "initial weights: torch (PyTorch's nn.Linear) or nnfs (0.01 N(0,1), biases 0)");
+  cli.add_choice("--schedule", schedule, example::kSchedules,
                  "lr schedule, stepped per epoch: none, step (StepLR), cosine (to 0 at the "
-                 "last epoch) or plateau (ReduceLROnPlateau on the validation loss)")
-      ->check(CLI::IsMember(example::kSchedules))
-      ->capture_default_str();
-  example::add_number(app, "--step-size", step_size, 1L, 1'000'000L,
-                      "step: epochs between decays; plateau: its patience");
-  example::add_number(app, "--gamma", gamma, 0.0, 1.0, "step and plateau: the lr's factor");
-  stopping.add(app);
-  app.add_option("--csv", csv, "write the curves, one row per epoch, to FILE")->type_name("FILE");
-  example::add_number(app, "--require-accuracy", require_accuracy, 0.0, 1.0,
-                      "exit 1 unless the test accuracy is at least this");
+                 "last epoch) or plateau (ReduceLROnPlateau on the validation loss)");
+  const example::Option step_size_flag =
+      cli.add_number("--step-size", step_size, 1L, 1'000'000L,
+                     "step: epochs between decays; plateau: its patience");
+  const example::Option gamma_flag =
+      cli.add_number("--gamma", gamma, 0.0, 1.0, "step and plateau: the lr's factor");
+  stopping.add(cli);
+  cli.add_string("--csv", csv, "FILE", "write the curves, one row per epoch, to FILE");
+  cli.add_number("--require-accuracy", require_accuracy, 0.0, 1.0,
+                 "exit 1 unless the test accuracy is at least this");
 
-  return example::run(app, argc, argv, [&] {
+  return cli.run(argc, argv, [&] {
     using Scalar = float;
     using Clock = std::chrono::steady_clock;
     // Flags first, then files: a bad flag costs no reading.
-    if (schedule != "plateau" && schedule != "step" && app.get_option("--step-size")->count() > 0)
-      throw CLI::ValidationError("--step-size applies to --schedule step and plateau only");
-    if (schedule != "plateau" && schedule != "step" && app.get_option("--gamma")->count() > 0)
-      throw CLI::ValidationError("--gamma applies to --schedule step and plateau only");
+    if (schedule != "plateau" && schedule != "step" && step_size_flag.given())
+      throw example::UsageError("--step-size applies to --schedule step and plateau only");
+    if (schedule != "plateau" && schedule != "step" && gamma_flag.given())
+      throw example::UsageError("--gamma applies to --schedule step and plateau only");
     if (schedule == "plateau" && data_flags.validation == 0)
-      throw CLI::ValidationError("--schedule plateau needs a validation set (--validation > 0)");
+      throw example::UsageError("--schedule plateau needs a validation set (--validation > 0)");
     descend::nn::EarlyStopping early(stopping.options());
 
     // One Random draws the validation set, then the batch orders.
@@ -86,7 +84,7 @@ int main(int argc, char** argv) {
     std::ofstream csv_out;
     if (!csv.empty())
       csv_out = example::open_csv(csv, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds");
-    data.print(app.get_name(), data_flags.data_dir);
+    data.print(cli.name(), data_flags.data_dir);
     std::printf("784-128-10 ReLU, float, init %s, %s lr %s, schedule %s, batch %ld, seed %ju\n",
                 init.c_str(), optimizer_flags.name().c_str(),
                 example::exact(optimizer->lr(0)).c_str(), schedule.c_str(), batch_size,

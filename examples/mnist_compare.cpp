@@ -82,10 +82,10 @@ struct Outcome {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
+  example::Cli cli(
       "Trains a 784-128-10 ReLU network on (Fashion-)MNIST with eight optimizer settings from "
       "the same initial weights (the cute-dl comparison), each with early stopping.",
-      "mnist_compare"};
+      "mnist_compare");
   const std::vector<Run> all_runs = cute_dl_runs();
   std::vector<std::string> run_names;
   for (const Run& r : all_runs) run_names.push_back(r.name);
@@ -98,30 +98,25 @@ int main(int argc, char** argv) {
   std::vector<std::string> selected;
   long max_epochs = 50, batch_size = 128;
   std::uint64_t seed = 0;
-  data_flags.add(app, 1, "training images held out for validation, drawn at random");
-  example::add_number(app, "--max-epochs", max_epochs, 1L, 1'000'000L, "most epochs per run");
-  example::add_number(app, "--batch-size", batch_size, 1L, 1'000'000L, "samples per minibatch");
-  example::add_number(app, "--seed", seed, std::uint64_t{0},
-                      std::numeric_limits<std::uint64_t>::max(),
-                      "draws the initial weights, the validation set and the batch orders");
-  stopping.add(app);
-  app.add_option("--runs", selected, "the runs to make, separated by commas (default: all)")
-      ->delimiter(',')
-      ->check(CLI::IsMember(run_names))
-      ->type_name("NAME,...");
-  app.add_option("--csv", csv, "write the curves, one row per run per epoch, to FILE")
-      ->type_name("FILE");
-  app.add_option("--confusion", confusion,
+  data_flags.add(cli, 1, "training images held out for validation, drawn at random");
+  cli.add_number("--max-epochs", max_epochs, 1L, 1'000'000L, "most epochs per run");
+  cli.add_number("--batch-size", batch_size, 1L, 1'000'000L, "samples per minibatch");
+  cli.add_number("--seed", seed, std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max(),
+                 "draws the initial weights, the validation set and the batch orders");
+  stopping.add(cli);
+  cli.add_list("--runs", selected, ',', run_names, "NAME,...",
+               "the runs to make, separated by commas (default: all)");
+  cli.add_string("--csv", csv, "FILE", "write the curves, one row per run per epoch, to FILE");
+  cli.add_string("--confusion", confusion, "FILE",
                  "write the test-set confusion matrix of the run with the best validation "
-                 "accuracy to FILE")
-      ->type_name("FILE");
+                 "accuracy to FILE");
 
-  return example::run(app, argc, argv, [&] {
+  return cli.run(argc, argv, [&] {
     using Clock = std::chrono::steady_clock;
     const descend::nn::EarlyStoppingOptions stopping_options = stopping.options();
     descend::data::Random split_random(seed);
     const auto data = example::read_mnist_data<Scalar>(data_flags, split_random);
-    data.print(app.get_name(), data_flags.data_dir);
+    data.print(cli.name(), data_flags.data_dir);
     std::printf(
         "784-128-10 ReLU, float, PyTorch's initialisation, batch %ld, seed %ju; stop after %ld "
         "validations without a lower loss, %ld above accuracy %g, or %ld epochs\n",

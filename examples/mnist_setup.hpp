@@ -36,42 +36,41 @@ inline const std::vector<std::string> kMnistOptimizers = {
 // option.
 class OptimizerFlags {
  public:
-  explicit OptimizerFlags(CLI::App& app) {
-    app.add_option("--optimizer", name_, "the optimizer, from PyTorch's defaults")
-        ->check(CLI::IsMember(kMnistOptimizers))
-        ->capture_default_str();
-    number(app, "--lr", {}, "learning rate (default: the optimizer's, e.g. adam 0.001)");
-    number(app, "--momentum", {"sgd", "rmsprop"}, "momentum");
-    number(app, "--dampening", {"sgd"}, "momentum dampening");
-    toggle(app, "--nesterov", {"sgd"}, "Nesterov momentum");
-    number(app, "--alpha", {"rmsprop", "asgd"}, "RMSProp's smoothing constant, ASGD's power");
-    number(app, "--rho", {"adadelta"}, "squared-gradient average factor");
-    number(app, "--beta1", {"adam", "adamw", "nadam", "radam", "adamax", "lion"},
+  explicit OptimizerFlags(Cli& cli) {
+    cli.add_choice("--optimizer", name_, kMnistOptimizers,
+                   "the optimizer, from PyTorch's defaults");
+    number(cli, "--lr", {}, "learning rate (default: the optimizer's, e.g. adam 0.001)");
+    number(cli, "--momentum", {"sgd", "rmsprop"}, "momentum");
+    number(cli, "--dampening", {"sgd"}, "momentum dampening");
+    toggle(cli, "--nesterov", {"sgd"}, "Nesterov momentum");
+    number(cli, "--alpha", {"rmsprop", "asgd"}, "RMSProp's smoothing constant, ASGD's power");
+    number(cli, "--rho", {"adadelta"}, "squared-gradient average factor");
+    number(cli, "--beta1", {"adam", "adamw", "nadam", "radam", "adamax", "lion"},
            "first-moment factor");
-    number(app, "--beta2", {"adam", "adamw", "nadam", "radam", "adamax", "lion"},
+    number(cli, "--beta2", {"adam", "adamw", "nadam", "radam", "adamax", "lion"},
            "second-moment factor");
-    number(app, "--eps",
+    number(cli, "--eps",
            {"adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam", "adamax"},
            "denominator term");
-    toggle(app, "--amsgrad", {"adam", "adamw"}, "AMSGrad's running maximum");
-    number(app, "--weight-decay",
+    toggle(cli, "--amsgrad", {"adam", "adamw"}, "AMSGrad's running maximum");
+    number(cli, "--weight-decay",
            {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam", "adamax",
             "asgd", "lion"},
            "L2 penalty (adamw, lion: decoupled)");
   }
-  OptimizerFlags(const OptimizerFlags&) = delete;  // CLI11 holds pointers into values_
+  OptimizerFlags(const OptimizerFlags&) = delete;  // the Cli holds pointers into values_
   OptimizerFlags& operator=(const OptimizerFlags&) = delete;
 
   const std::string& name() const { return name_; }
 
-  // The optimizer; throws CLI::ValidationError for a flag that does not
-  // apply, std::invalid_argument (from descend) for a bad value.
+  // The optimizer; throws UsageError for a flag that does not apply,
+  // std::invalid_argument (from descend) for a bad value.
   template <class Scalar>
   std::unique_ptr<descend::Optimizer<Scalar>> make() const {
     for (const Flag& f : flags_)
-      if (f.option->count() > 0 && !applies(f))
-        throw CLI::ValidationError(f.name + " does not apply to --optimizer " + name_ +
-                                   " (only to " + join(f.optimizers) + ")");
+      if (f.option.given() && !applies(f))
+        throw UsageError(f.name + " does not apply to --optimizer " + name_ + " (only to " +
+                         join(f.optimizers) + ")");
     const std::string& n = name_;
     if (n == "sgd") return build<Scalar, descend::Sgd<Scalar>, descend::SgdOptions>();
     if (n == "adagrad") return build<Scalar, descend::Adagrad<Scalar>, descend::AdagradOptions>();
@@ -91,21 +90,21 @@ class OptimizerFlags {
  private:
   struct Flag {
     std::string name;
-    CLI::Option* option;
+    Option option;
     std::vector<std::string> optimizers;  // empty: all
   };
   static constexpr const char* kGroup = "Optimizer options (each overrides PyTorch's default)";
 
-  void number(CLI::App& app, const std::string& name, std::vector<std::string> optimizers,
+  void number(Cli& cli, const std::string& name, std::vector<std::string> optimizers,
               const std::string& help) {
-    CLI::Option* o = add_number(app, name, values_[name], help + applies_to(optimizers));
-    o->default_str("")->group(kGroup);
+    Option o = cli.add_number(name, values_[name], help + applies_to(optimizers));
+    o.no_default().group(kGroup);
     flags_.push_back({name, o, std::move(optimizers)});
   }
-  void toggle(CLI::App& app, const std::string& name, std::vector<std::string> optimizers,
+  void toggle(Cli& cli, const std::string& name, std::vector<std::string> optimizers,
               const std::string& help) {
-    CLI::Option* o = app.add_flag(name, toggles_[name], help + applies_to(optimizers));
-    o->group(kGroup);
+    Option o = cli.add_flag(name, toggles_[name], help + applies_to(optimizers));
+    o.group(kGroup);
     flags_.push_back({name, o, std::move(optimizers)});
   }
   bool applies(const Flag& f) const {
@@ -114,7 +113,7 @@ class OptimizerFlags {
   }
   bool given(const std::string& flag) const {
     for (const Flag& f : flags_)
-      if (f.name == flag) return f.option->count() > 0;
+      if (f.name == flag) return f.option.given();
     return false;
   }
   // Sets `field` from `flag` when it was given (and applies, checked above).
@@ -213,23 +212,21 @@ struct MnistDataFlags {
   long train_subset = 0, test_subset = 0, validation = 0;
 
   // `min_validation` 0 allows a run without a validation set.
-  void add(CLI::App& app, long min_validation, const std::string& validation_help) {
-    add_data_dir(app);
-    add_subsets(app, min_validation, validation_help);
+  void add(Cli& cli, long min_validation, const std::string& validation_help) {
+    add_data_dir(cli);
+    add_subsets(cli, min_validation, validation_help);
   }
   // add() in two halves, for a program whose help lists other flags between.
-  void add_data_dir(CLI::App& app) {
-    app.add_option("--data-dir", data_dir,
-                   "directory of {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
-        ->type_name("DIR")
-        ->capture_default_str();
+  void add_data_dir(Cli& cli) {
+    cli.add_string("--data-dir", data_dir, "DIR",
+                   "directory of {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]");
   }
-  void add_subsets(CLI::App& app, long min_validation, const std::string& validation_help) {
-    add_number(app, "--train-subset", train_subset, 0L, 1'000'000'000L,
-               "use the first N training images (0: all)");
-    add_number(app, "--test-subset", test_subset, 0L, 1'000'000'000L,
-               "test on the first N test images (0: all)");
-    add_number(app, "--validation", validation, min_validation, 1'000'000'000L, validation_help);
+  void add_subsets(Cli& cli, long min_validation, const std::string& validation_help) {
+    cli.add_number("--train-subset", train_subset, 0L, 1'000'000'000L,
+                   "use the first N training images (0: all)");
+    cli.add_number("--test-subset", test_subset, 0L, 1'000'000'000L,
+                   "test on the first N test images (0: all)");
+    cli.add_number("--validation", validation, min_validation, 1'000'000'000L, validation_help);
   }
 };
 
@@ -278,14 +275,14 @@ struct StoppingFlags {
   long patience = 20, target_patience = 20;
   double target_accuracy = 1;
 
-  void add(CLI::App& app) {
-    add_number(app, "--patience", patience, 1L, 1'000'000L,
-               "stop after N validations in a row without a lower validation loss");
-    add_number(app, "--target-accuracy", target_accuracy, 0.0, 1.0,
-               "stop after --target-patience validations in a row above this accuracy "
-               "(1: never)");
-    add_number(app, "--target-patience", target_patience, 1L, 1'000'000L,
-               "validations in a row above --target-accuracy that stop the run");
+  void add(Cli& cli) {
+    cli.add_number("--patience", patience, 1L, 1'000'000L,
+                   "stop after N validations in a row without a lower validation loss");
+    cli.add_number("--target-accuracy", target_accuracy, 0.0, 1.0,
+                   "stop after --target-patience validations in a row above this accuracy "
+                   "(1: never)");
+    cli.add_number("--target-patience", target_patience, 1L, 1'000'000L,
+                   "validations in a row above --target-accuracy that stop the run");
   }
   descend::nn::EarlyStoppingOptions options() const {
     descend::nn::EarlyStoppingOptions o;

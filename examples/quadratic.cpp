@@ -103,7 +103,7 @@ int fit_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Fits a quadratic by least squares with every optimizer, PyTorch's way.",
-               "quadratic"};
-  return example::run(app, argc, argv, fit_all);
+  example::Cli cli("Fits a quadratic by least squares with every optimizer, PyTorch's way.",
+                   "quadratic");
+  return cli.run(argc, argv, fit_all);
 }

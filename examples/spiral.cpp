@@ -17,9 +17,9 @@
 #include "spiral_setup.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Trains a two-layer network on the 3-arm spiral (the NNFS book, chapter 10).",
-               "spiral"};
-  example::HyperFlags hyper_flags(app);
+  example::Cli cli("Trains a two-layer network on the 3-arm spiral (the NNFS book, chapter 10).",
+                   "spiral");
+  example::HyperFlags hyper_flags(cli);
   long epochs = 10001, print_every = 100;
   // Seed 28 is one where Adam reaches the book's result; README lists the spread over seeds.
   std::uint64_t seed = 28;
@@ -27,24 +27,22 @@ int main(int argc, char** argv) {
   std::string csv, grid;
   const double inf = std::numeric_limits<double>::infinity();
   double require_accuracy = 0, require_loss = inf;
-  example::add_number(app, "--epochs", epochs, 1L, 1'000'000'000L, "training epochs");
-  example::add_number(app, "--seed", seed, std::uint64_t{0},
-                      std::numeric_limits<std::uint64_t>::max(),
-                      "draws the data and the initial weights");
-  example::add_number(app, "--hidden", hidden, 1, 100'000, "hidden units");
-  example::add_number(app, "--samples", samples, 2, 1'000'000, "points per class");
-  example::add_number(app, "--print-every", print_every, 0L, 1'000'000'000L,
-                      "epochs between printed lines (0: none)");
-  app.add_option("--csv", csv, "write optimizer,epoch,acc,loss,lr per epoch to FILE")
-      ->type_name("FILE");
-  app.add_option("--grid", grid, "write the predicted class on a grid, and the data, to FILE")
-      ->type_name("FILE");
-  example::add_number(app, "--require-accuracy", require_accuracy, 0.0, 1.0,
-                      "exit 1 unless the final accuracy is at least this");
-  example::add_number(app, "--require-loss", require_loss, 0.0, inf,
-                      "exit 1 unless the final loss is at most this");
+  cli.add_number("--epochs", epochs, 1L, 1'000'000'000L, "training epochs");
+  cli.add_number("--seed", seed, std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max(),
+                 "draws the data and the initial weights");
+  cli.add_number("--hidden", hidden, 1, 100'000, "hidden units");
+  cli.add_number("--samples", samples, 2, 1'000'000, "points per class");
+  cli.add_number("--print-every", print_every, 0L, 1'000'000'000L,
+                 "epochs between printed lines (0: none)");
+  cli.add_string("--csv", csv, "FILE", "write optimizer,epoch,acc,loss,lr per epoch to FILE");
+  cli.add_string("--grid", grid, "FILE",
+                 "write the predicted class on a grid, and the data, to FILE");
+  cli.add_number("--require-accuracy", require_accuracy, 0.0, 1.0,
+                 "exit 1 unless the final accuracy is at least this");
+  cli.add_number("--require-loss", require_loss, 0.0, inf,
+                 "exit 1 unless the final loss is at most this");
 
-  return example::run(app, argc, argv, [&] {
+  return cli.run(argc, argv, [&] {
     using Matrix = Eigen::MatrixXd;
     const example::Hyper hyper = hyper_flags.resolve();
     auto optimizer = example::make_optimizer<double>(hyper);  // rejects bad values, before any file

@@ -55,36 +55,34 @@ inline Hyper preset(const std::string& name) {
 // --momentum given to Adam would otherwise be silently ignored).
 class HyperFlags {
  public:
-  explicit HyperFlags(CLI::App& app) {
-    app.add_option("--optimizer", name_, "the optimizer, starting from its preset")
-        ->check(CLI::IsMember(kOptimizers))
-        ->capture_default_str();
-    number(app, "--lr", &Hyper::lr, {}, "base learning rate");
-    number(app, "--decay", &Hyper::decay, {}, "inverse-time decay: lr / (1 + decay (t - 1))");
-    number(app, "--momentum", &Hyper::momentum, {"sgd", "rmsprop"}, "momentum");
-    number(app, "--dampening", &Hyper::dampening, {"sgd"}, "momentum dampening");
-    toggle(app, "--nesterov", &Hyper::nesterov, {"sgd"}, "Nesterov momentum");
-    number(app, "--rho", &Hyper::rho, {"rmsprop", "adadelta"},
+  explicit HyperFlags(Cli& cli) {
+    cli.add_choice("--optimizer", name_, kOptimizers, "the optimizer, starting from its preset");
+    number(cli, "--lr", &Hyper::lr, {}, "base learning rate");
+    number(cli, "--decay", &Hyper::decay, {}, "inverse-time decay: lr / (1 + decay (t - 1))");
+    number(cli, "--momentum", &Hyper::momentum, {"sgd", "rmsprop"}, "momentum");
+    number(cli, "--dampening", &Hyper::dampening, {"sgd"}, "momentum dampening");
+    toggle(cli, "--nesterov", &Hyper::nesterov, {"sgd"}, "Nesterov momentum");
+    number(cli, "--rho", &Hyper::rho, {"rmsprop", "adadelta"},
            "squared-gradient average factor, RMSProp's alpha");
-    number(app, "--beta1", &Hyper::beta1, {"adam"}, "first-moment factor");
-    number(app, "--beta2", &Hyper::beta2, {"adam"}, "second-moment factor");
-    toggle(app, "--amsgrad", &Hyper::amsgrad, {"adam"}, "AMSGrad's running maximum");
-    number(app, "--eps", &Hyper::eps, {"adagrad", "rmsprop", "adadelta", "adam"},
+    number(cli, "--beta1", &Hyper::beta1, {"adam"}, "first-moment factor");
+    number(cli, "--beta2", &Hyper::beta2, {"adam"}, "second-moment factor");
+    toggle(cli, "--amsgrad", &Hyper::amsgrad, {"adam"}, "AMSGrad's running maximum");
+    number(cli, "--eps", &Hyper::eps, {"adagrad", "rmsprop", "adadelta", "adam"},
            "denominator term");
-    number(app, "--weight-decay", &Hyper::weight_decay, {}, "L2 penalty added to the gradient");
-    app.footer(presets());
+    number(cli, "--weight-decay", &Hyper::weight_decay, {}, "L2 penalty added to the gradient");
+    cli.footer(presets());
   }
-  HyperFlags(const HyperFlags&) = delete;  // CLI11 holds pointers into given_
+  HyperFlags(const HyperFlags&) = delete;  // the Cli holds pointers into given_
   HyperFlags& operator=(const HyperFlags&) = delete;
 
   // The preset of --optimizer with the given flags on top; call after parsing.
   Hyper resolve() const {
     Hyper h = preset(name_);
     for (const Flag& flag : flags_) {
-      if (flag.option->count() == 0) continue;
+      if (!flag.option.given()) continue;
       if (!applies(flag, name_))
-        throw CLI::ValidationError(flag.name + " does not apply to --optimizer " + name_ +
-                                   " (only to " + join(flag.optimizers) + ")");
+        throw UsageError(flag.name + " does not apply to --optimizer " + name_ + " (only to " +
+                         join(flag.optimizers) + ")");
       if (flag.number) h.*flag.number = given_.*flag.number;
       if (flag.toggle) h.*flag.toggle = given_.*flag.toggle;
     }
@@ -94,23 +92,23 @@ class HyperFlags {
  private:
   struct Flag {
     std::string name;
-    CLI::Option* option;
+    Option option;
     std::vector<std::string> optimizers;  // those that have the parameter; empty: all
     double Hyper::*number;
     bool Hyper::*toggle;
   };
   static constexpr const char* kGroup = "Hyper-parameters (each overrides the preset's value)";
 
-  void number(CLI::App& app, const std::string& name, double Hyper::*field,
+  void number(Cli& cli, const std::string& name, double Hyper::*field,
               std::vector<std::string> optimizers, const std::string& help) {
-    CLI::Option* option = add_number(app, name, given_.*field, help + applies_to(optimizers));
-    option->default_str("")->group(kGroup);
+    Option option = cli.add_number(name, given_.*field, help + applies_to(optimizers));
+    option.no_default().group(kGroup);
     flags_.push_back({name, option, std::move(optimizers), field, nullptr});
   }
-  void toggle(CLI::App& app, const std::string& name, bool Hyper::*field,
+  void toggle(Cli& cli, const std::string& name, bool Hyper::*field,
               std::vector<std::string> optimizers, const std::string& help) {
-    CLI::Option* option = app.add_flag(name, given_.*field, help + applies_to(optimizers));
-    option->group(kGroup);
+    Option option = cli.add_flag(name, given_.*field, help + applies_to(optimizers));
+    option.group(kGroup);
     flags_.push_back({name, option, std::move(optimizers), nullptr, field});
   }
   static bool applies(const Flag& flag, const std::string& optimizer) {

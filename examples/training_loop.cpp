@@ -16,26 +16,24 @@
 #include "descend/training.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{
+  example::Cli cli(
       "Trains the spiral classifier with AdamW in two parameter groups, a linear warmup "
       "then cosine schedule, global gradient clipping and the non-finite guard.",
-      "training_loop"};
+      "training_loop");
   long epochs = 3000, warmup = 300, print_every = 500;
   double lr = 0.03, weight_decay = 5e-4, max_norm = 0.2, require_accuracy = 0;
   std::uint64_t seed = 28;
-  example::add_number(app, "--epochs", epochs, 2L, 1'000'000'000L, "training epochs (steps)");
-  example::add_number(app, "--warmup", warmup, 1L, 1'000'000'000L,
-                      "warmup steps, from lr/100 up to lr");
-  example::add_number(app, "--lr", lr, "peak learning rate");
-  example::add_number(app, "--weight-decay", weight_decay, "AdamW's decay of the weights");
-  example::add_number(app, "--max-norm", max_norm, "global gradient-norm clip");
-  example::add_number(app, "--seed", seed, std::uint64_t{0},
-                      std::numeric_limits<std::uint64_t>::max(), "data and initialisation");
-  example::add_number(app, "--print-every", print_every, 1L, 1'000'000'000L,
-                      "epochs between progress lines");
-  example::add_number(app, "--require-accuracy", require_accuracy, 0.0, 1.0,
-                      "exit with status 3 below this final accuracy");
-  return example::run(app, argc, argv, [&] {
+  cli.add_number("--epochs", epochs, 2L, 1'000'000'000L, "training epochs (steps)");
+  cli.add_number("--warmup", warmup, 1L, 1'000'000'000L, "warmup steps, from lr/100 up to lr");
+  cli.add_number("--lr", lr, "peak learning rate");
+  cli.add_number("--weight-decay", weight_decay, "AdamW's decay of the weights");
+  cli.add_number("--max-norm", max_norm, "global gradient-norm clip");
+  cli.add_number("--seed", seed, std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max(),
+                 "data and initialisation");
+  cli.add_number("--print-every", print_every, 1L, 1'000'000'000L, "epochs between progress lines");
+  cli.add_number("--require-accuracy", require_accuracy, 0.0, 1.0,
+                 "exit with status 3 below this final accuracy");
+  return cli.run(argc, argv, [&] {
     if (warmup >= epochs) throw std::invalid_argument("--warmup must be below --epochs");
     using Matrix = Eigen::MatrixXd;
     const auto data = descend::data::spiral<double>(100, 3, seed);

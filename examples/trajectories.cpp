@@ -126,11 +126,9 @@ int trace_book_runs(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Traces the Paddle NNDL book's optimizers on a sphere and a saddle.",
-               "trajectories"};
+  example::Cli cli("Traces the Paddle NNDL book's optimizers on a sphere and a saddle.",
+                   "trajectories");
   std::string dir = ".";
-  app.add_option("--out-dir", dir, "write sphere.csv and saddle.csv into DIR")
-      ->type_name("DIR")
-      ->capture_default_str();
-  return example::run(app, argc, argv, [&] { return trace_book_runs(dir); });
+  cli.add_string("--out-dir", dir, "DIR", "write sphere.csv and saddle.csv into DIR");
+  return cli.run(argc, argv, [&] { return trace_book_runs(dir); });
 }

@@ -34,8 +34,8 @@ void snippet() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"The README's usage snippet: one Adam and one SGD step.", "usage"};
-  return example::run(app, argc, argv, [] {
+  example::Cli cli("The README's usage snippet: one Adam and one SGD step.", "usage");
+  return cli.run(argc, argv, [] {
     snippet();
     return 0;
   });
