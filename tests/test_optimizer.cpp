@@ -15,7 +15,7 @@ using descend::SgdOptions;
 using descend::ShapeError;
 
 namespace {
-AdamOptions adam(double lr) {
+AdamOptions adam_with_lr(double lr) {
   AdamOptions o;
   o.lr = lr;
   return o;
@@ -45,11 +45,11 @@ TEST_CASE("state is created on a parameter's first update and found again by its
 TEST_CASE("each parameter has its own step count and bias correction", "[state]") {
   // Updating `a` three times must not advance `b`'s bias correction: b's first
   // update equals a fresh optimizer's first update.
-  Adam<double> opt(adam(0.1));
+  Adam<double> opt(adam_with_lr(0.1));
   Eigen::Vector2d a(1, 2), b(3, -1), b_fresh = b;
   for (int t = 0; t < 3; ++t) opt.update(a, Eigen::Vector2d(0.5, -0.5));
   opt.update(b, Eigen::Vector2d(2, 1));
-  Adam<double>(adam(0.1)).update(b_fresh, Eigen::Vector2d(2, 1));
+  Adam<double>(adam_with_lr(0.1)).update(b_fresh, Eigen::Vector2d(2, 1));
   CHECK(b == b_fresh);
   CHECK(opt.step_count(a) == 3);
   CHECK(opt.step_count(b) == 1);
