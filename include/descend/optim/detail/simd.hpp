@@ -189,12 +189,11 @@ Vec<P> sign(Vec<P> a) {
   return select(gt(a, zero), splat<P>(S(1)), select(lt(a, zero), splat<P>(S(-1)), zero));
 }
 // As torch.clamp(a, low, high) for low <= high: min(max(a, low), high), and
-// NaN stays NaN.
+// NaN stays NaN (max and min return their first argument where either is
+// NaN): one instruction each, where two selects took four.
 template <class P>
 Vec<P> clamp(Vec<P> a, typename Vec<P>::Scalar low, typename Vec<P>::Scalar high) {
-  const Vec<P> lo = splat<P>(low), hi = splat<P>(high);
-  const Vec<P> r = select(lt(a, lo), lo, a);
-  return select(gt(r, hi), hi, r);
+  return min(max(a, splat<P>(low)), splat<P>(high));
 }
 
 }  // namespace detail
