@@ -168,7 +168,7 @@ Field& find(Fields& fields, const std::string& name) {
 
 // The schedules of one run, the last one driven; with the metric or loss of
 // each step when it is a MetricSchedule.
-struct Run {
+struct RunSchedules {
   std::vector<std::unique_ptr<ScheduleBase>> schedules;
 
   template <class S, class... Args>
@@ -187,11 +187,11 @@ struct Run {
   }
 };
 
-using Maker = std::function<void(ParamGroups&, Run&)>;
+using RunMaker = std::function<void(ParamGroups&, RunSchedules&)>;
 
 struct StateCase {
   std::string name;
-  Maker make;
+  RunMaker make;
   std::size_t saved_after;  // steps before the save
   std::size_t then;         // steps after it
   std::function<double(std::size_t)> metric = [](std::size_t) { return 0.0; };
@@ -201,8 +201,8 @@ std::unique_ptr<LrGroups> make_groups() {
   return std::make_unique<LrGroups>(std::vector<double>{0.1, 0.05}, std::vector<double>{0.9, 0.5});
 }
 
-std::vector<double> lrs_of(const ParamGroups& g) { return {g.lr(0), g.lr(1)}; }
-std::vector<double> momenta_of(const ParamGroups& g) { return {g.momentum(0), g.momentum(1)}; }
+std::vector<double> group_lrs(const ParamGroups& g) { return {g.lr(0), g.lr(1)}; }
+std::vector<double> group_momenta(const ParamGroups& g) { return {g.momentum(0), g.momentum(1)}; }
 
 CyclicLROptions cyclic(CyclicMode mode, bool cycle_momentum = true) {
   CyclicLROptions o;
@@ -263,34 +263,36 @@ std::vector<StateCase> state_cases() {
   using Chain = std::vector<std::reference_wrapper<LrSchedule>>;
   const LrLambda inverse = [](std::int64_t e) { return 1.0 / (1 + 0.1 * e); };
   const LrLambda zigzag = [](std::int64_t e) { return e % 2 ? 0.9 : 1.05; };
-  c.push_back(
-      {"StepLR mid-period", [](ParamGroups& g, Run& r) { r.add<StepLR>(g, 3, 0.5); }, 4, 8});
+  c.push_back({"StepLR mid-period",
+               [](ParamGroups& g, RunSchedules& r) { r.add<StepLR>(g, 3, 0.5); }, 4, 8});
   c.push_back({"MultiStepLR between milestones",
-               [](ParamGroups& g, Run& r) {
+               [](ParamGroups& g, RunSchedules& r) {
                  r.add<MultiStepLR>(g, std::vector<std::int64_t>{2, 5, 5, 9}, 0.5);
                },
                4, 8});
   c.push_back({"ConstantLR before total_iters",
-               [](ParamGroups& g, Run& r) { r.add<ConstantLR>(g, 0.5, 4); }, 2, 5});
+               [](ParamGroups& g, RunSchedules& r) { r.add<ConstantLR>(g, 0.5, 4); }, 2, 5});
   c.push_back({"LinearLR mid-ramp",
-               [](ParamGroups& g, Run& r) { r.add<LinearLR>(g, 0.25, 1.0, 6); }, 3, 6});
-  c.push_back(
-      {"ExponentialLR", [](ParamGroups& g, Run& r) { r.add<ExponentialLR>(g, 0.9); }, 3, 5});
+               [](ParamGroups& g, RunSchedules& r) { r.add<LinearLR>(g, 0.25, 1.0, 6); }, 3, 6});
+  c.push_back({"ExponentialLR",
+               [](ParamGroups& g, RunSchedules& r) { r.add<ExponentialLR>(g, 0.9); }, 3, 5});
   c.push_back({"PolynomialLR mid-decay",
-               [](ParamGroups& g, Run& r) { r.add<PolynomialLR>(g, 10, 2.0); }, 4, 8});
+               [](ParamGroups& g, RunSchedules& r) { r.add<PolynomialLR>(g, 10, 2.0); }, 4, 8});
   c.push_back({"CosineAnnealingLR past T_max",
-               [](ParamGroups& g, Run& r) { r.add<CosineAnnealingLR>(g, 5, 0.001); }, 7, 6});
-  c.push_back({"CosineAnnealingWarmRestarts after a restart",
-               [](ParamGroups& g, Run& r) { r.add<CosineAnnealingWarmRestarts>(g, 3, 2, 0.001); },
-               5, 12});
+               [](ParamGroups& g, RunSchedules& r) { r.add<CosineAnnealingLR>(g, 5, 0.001); }, 7,
+               6});
+  c.push_back(
+      {"CosineAnnealingWarmRestarts after a restart",
+       [](ParamGroups& g, RunSchedules& r) { r.add<CosineAnnealingWarmRestarts>(g, 3, 2, 0.001); },
+       5, 12});
   c.push_back({"LambdaLR with a function per group",
-               [=](ParamGroups& g, Run& r) {
+               [=](ParamGroups& g, RunSchedules& r) {
                  r.add<LambdaLR>(g, std::vector<LrLambda>{inverse, zigzag});
                },
                3, 5});
   c.push_back({"MultiplicativeLR",
-               [=](ParamGroups& g, Run& r) { r.add<MultiplicativeLR>(g, zigzag); }, 3, 5});
-  const Maker sequential = [](ParamGroups& g, Run& r) {
+               [=](ParamGroups& g, RunSchedules& r) { r.add<MultiplicativeLR>(g, zigzag); }, 3, 5});
+  const RunMaker sequential = [](ParamGroups& g, RunSchedules& r) {
     auto& a = r.add<LinearLR>(g, 0.25, 1.0, 4);
     auto& b = r.add<ExponentialLR>(g, 0.9);
     auto& d = r.add<CosineAnnealingWarmRestarts>(g, 2, 2);
@@ -300,7 +302,7 @@ std::vector<StateCase> state_cases() {
   c.push_back({"SequentialLR past its first milestone", sequential, 6, 10});
   c.push_back({"SequentialLR past its last milestone, after a restart", sequential, 12, 6});
   c.push_back({"SequentialLR with a schedule between equal milestones",
-               [](ParamGroups& g, Run& r) {
+               [](ParamGroups& g, RunSchedules& r) {
                  auto& a = r.add<ConstantLR>(g, 0.5, 2);
                  auto& b = r.add<StepLR>(g, 1, 0.5);
                  auto& d = r.add<CosineAnnealingLR>(g, 4, 0.01);
@@ -308,14 +310,14 @@ std::vector<StateCase> state_cases() {
                },
                2, 6});
   c.push_back({"ChainedScheduler",
-               [](ParamGroups& g, Run& r) {
+               [](ParamGroups& g, RunSchedules& r) {
                  auto& a = r.add<ConstantLR>(g, 0.5, 4);
                  auto& b = r.add<ExponentialLR>(g, 0.9);
                  r.add<ChainedScheduler>(Chain{a, b});
                },
                2, 5});
   c.push_back({"ChainedScheduler of a SequentialLR",
-               [](ParamGroups& g, Run& r) {
+               [](ParamGroups& g, RunSchedules& r) {
                  auto& a = r.add<LinearLR>(g, 0.5, 1.0, 3);
                  auto& b = r.add<CosineAnnealingWarmRestarts>(g, 2, 3);
                  auto& s = r.add<SequentialLR>(g, Steps{a, b}, std::vector<std::int64_t>{3});
@@ -329,26 +331,28 @@ std::vector<StateCase> state_cases() {
   for (const auto& m : modes) {
     const CyclicMode mode = m.second;
     c.push_back({std::string("CyclicLR ") + m.first + " mid-cycle, cycling momentum",
-                 [=](ParamGroups& g, Run& r) { r.add<CyclicLR>(g, cyclic(mode)); }, 7, 9});
+                 [=](ParamGroups& g, RunSchedules& r) { r.add<CyclicLR>(g, cyclic(mode)); }, 7, 9});
   }
   c.push_back({"CyclicLR with a scale_fn over iterations",
-               [](ParamGroups& g, Run& r) {
+               [](ParamGroups& g, RunSchedules& r) {
                  auto o = cyclic(CyclicMode::triangular);
                  o.scale_fn = [](double x) { return 1 / (1 + x); };
                  o.scale_mode = ScaleMode::iterations;
                  r.add<CyclicLR>(g, o);
                },
                7, 9});
-  c.push_back(
-      {"CyclicLR without cycling momentum",
-       [](ParamGroups& g, Run& r) { r.add<CyclicLR>(g, cyclic(CyclicMode::triangular2, false)); },
-       6, 9});
-  c.push_back(
-      {"OneCycleLR cos, two phases, to its last step",
-       [](ParamGroups& g, Run& r) { r.add<OneCycleLR>(g, one_cycle(AnnealStrategy::cos, false)); },
-       12, 18});
+  c.push_back({"CyclicLR without cycling momentum",
+               [](ParamGroups& g, RunSchedules& r) {
+                 r.add<CyclicLR>(g, cyclic(CyclicMode::triangular2, false));
+               },
+               6, 9});
+  c.push_back({"OneCycleLR cos, two phases, to its last step",
+               [](ParamGroups& g, RunSchedules& r) {
+                 r.add<OneCycleLR>(g, one_cycle(AnnealStrategy::cos, false));
+               },
+               12, 18});
   c.push_back({"OneCycleLR linear, three phases, to its last step",
-               [](ParamGroups& g, Run& r) {
+               [](ParamGroups& g, RunSchedules& r) {
                  r.add<OneCycleLR>(g, one_cycle(AnnealStrategy::linear, true));
                },
                15, 15});
@@ -364,27 +368,29 @@ std::vector<StateCase> state_cases() {
     for (std::size_t saved_after : {5, 7})
       c.push_back({std::string("ReduceLROnPlateau ") + p.first + " after " +
                        std::to_string(saved_after) + " steps",
-                   [=](ParamGroups& g, Run& r) { r.add<ReduceLROnPlateau>(g, o); }, saved_after, 11,
-                   [=](std::size_t k) { return plateau_metric(k, max); }});
+                   [=](ParamGroups& g, RunSchedules& r) { r.add<ReduceLROnPlateau>(g, o); },
+                   saved_after, 11, [=](std::size_t k) { return plateau_metric(k, max); }});
   }
   // patience 3: a history of at most 5 losses. Saved with 4 losses, with a
   // full history just before the first decay (at step 9), after two decays.
   for (std::size_t saved_after : {4, 8, 10})
     c.push_back({"KingScheduler after " + std::to_string(saved_after) + " losses",
-                 [](ParamGroups& g, Run& r) { r.add<KingScheduler>(g, 3, 0.5); }, saved_after, 10,
-                 king_loss});
+                 [](ParamGroups& g, RunSchedules& r) { r.add<KingScheduler>(g, 3, 0.5); },
+                 saved_after, 10, king_loss});
   c.push_back({"NoamScheduler in warm-up",
-               [](ParamGroups& g, Run& r) { r.add<NoamScheduler>(g, 64, 1, 5); }, 3, 6});
+               [](ParamGroups& g, RunSchedules& r) { r.add<NoamScheduler>(g, 64, 1, 5); }, 3, 6});
   c.push_back({"CompoundingStepDecay",
-               [](ParamGroups& g, Run& r) { r.add<CompoundingStepDecay>(g, 0.1, 4); }, 5, 8});
-  c.push_back({"StepDecay", [](ParamGroups& g, Run& r) { r.add<StepDecay>(g, 0.1, 4); }, 5, 8});
+               [](ParamGroups& g, RunSchedules& r) { r.add<CompoundingStepDecay>(g, 0.1, 4); }, 5,
+               8});
+  c.push_back(
+      {"StepDecay", [](ParamGroups& g, RunSchedules& r) { r.add<StepDecay>(g, 0.1, 4); }, 5, 8});
   return c;
 }
 
 // A's run to the save, as a test needs it.
 struct Saved {
   std::unique_ptr<LrGroups> groups = make_groups();
-  Run run;
+  RunSchedules run;
   Fields fields;
 };
 
@@ -472,11 +478,11 @@ TEST_CASE("Every schedule loaded from a saved state continues bit for bit", "[sc
       a.run.step(c.metric(k));
       b.run.step(c.metric(k));
       sa.check_state();
-      const bool same = lrs_of(*b.groups) == lrs_of(*a.groups) &&
-                        momenta_of(*b.groups) == momenta_of(*a.groups) &&
+      const bool same = group_lrs(*b.groups) == group_lrs(*a.groups) &&
+                        group_momenta(*b.groups) == group_momenta(*a.groups) &&
                         sb.last_epoch() == sa.last_epoch() && sb.last_lr() == sa.last_lr();
-      CHECK(lrs_of(*b.groups) == lrs_of(*a.groups));
-      CHECK(momenta_of(*b.groups) == momenta_of(*a.groups));
+      CHECK(group_lrs(*b.groups) == group_lrs(*a.groups));
+      CHECK(group_momenta(*b.groups) == group_momenta(*a.groups));
       CHECK(sb.last_epoch() == sa.last_epoch());
       CHECK(sb.last_lr() == sa.last_lr());
       if (!same) break;  // the first step that differs says enough
