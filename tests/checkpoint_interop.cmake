@@ -15,7 +15,7 @@ endif()
 
 add_executable(checkpoint_interop checkpoint_interop.cpp)
 target_link_libraries(checkpoint_interop PRIVATE
-  descend::descend descend::checkpoint descend_warnings)
+  descend::precompiled descend::checkpoint descend_warnings)
 
 set(DESCEND_INTEROP_PYTHON /usr/bin/python3 CACHE FILEPATH
   "The Python with torch and numpy that runs the checkpoint_interop test")

@@ -6,7 +6,8 @@
 # [--mb M]; --naive shows the checks catch a non-atomic write (it fails).
 if(UNIX)
   add_executable(checkpoint_kill checkpoint_kill.cpp)
-  target_link_libraries(checkpoint_kill PRIVATE descend::descend descend::checkpoint descend_warnings)
+  target_link_libraries(checkpoint_kill PRIVATE descend::precompiled descend::checkpoint
+    descend_warnings)
   set(checkpoint_kill_args)
   if(CMAKE_CXX_FLAGS MATCHES "-fsanitize")
     set(checkpoint_kill_args --iterations 100)

@@ -24,7 +24,7 @@ endif()
 
 add_executable(fuzz_checkpoint_replay fuzz_checkpoint.cpp)
 target_link_libraries(fuzz_checkpoint_replay PRIVATE
-  descend::descend descend::checkpoint descend_warnings)
+  descend::precompiled descend::checkpoint descend_warnings)
 target_compile_definitions(fuzz_checkpoint_replay PRIVATE DESCEND_FUZZ_REPLAY)
 add_test(NAME fuzz_checkpoint_replay
   COMMAND fuzz_checkpoint_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/checkpoint_corpus)
