@@ -2,11 +2,13 @@
 // throws std::invalid_argument naming the function and the shapes or values,
 // and a call that throws changes nothing.
 //
-// Built twice (tests/CMakeLists.txt): test_nn_errors with Eigen's assertions
-// on whatever the build type, so that a check missing in descend shows up as
-// an abort, and test_nn_errors_ndebug (DESCEND_TEST_NDEBUG) with NDEBUG, as
-// a user's Release build sees the headers: there a missing check would be
-// undefined behaviour, which the sanitizer build reports.
+// Built twice (tests/CMakeLists.txt): in descend_tests_nn with Eigen's
+// assertions on whatever the build type, so that a check missing in descend
+// shows up as an abort, and in descend_tests_nn_ndebug (DESCEND_TEST_NDEBUG)
+// with NDEBUG, as a user's Release build sees the headers: there a missing
+// check would be undefined behaviour, which the sanitizer build reports. The
+// lines below set NDEBUG before any include, so this file is a unit of its
+// own, never in a unity group.
 #ifdef DESCEND_TEST_NDEBUG
 #ifndef NDEBUG
 #define NDEBUG 1

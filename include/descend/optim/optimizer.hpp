@@ -966,8 +966,8 @@ class Optimizer : public ParamGroups {
 
   // Parameters are usually updated in the same order every step, so the slot
   // after the last one found (after the last slot, the first) is tried
-  // before the hash table: a loop over the same parameters, or one parameter
-  // updated again and again, never hashes.
+  // before the hash table: a loop over the same parameters in the order of
+  // their slots, or one parameter updated again and again, never hashes.
   Slot* find(const void* key) {
     if (next_ >= slots_.size()) next_ = 0;
     if (next_ < slots_.size() && slots_[next_].key == key) return &slots_[next_++];

@@ -189,8 +189,10 @@ Vec<P> sign(Vec<P> a) {
   return select(gt(a, zero), splat<P>(S(1)), select(lt(a, zero), splat<P>(S(-1)), zero));
 }
 // As torch.clamp(a, low, high) for low <= high: min(max(a, low), high), and
-// NaN stays NaN (max and min return their first argument where either is
-// NaN): one instruction each, where two selects took four.
+// NaN stays NaN (on x86 and in the scalar tail max and min return their
+// first argument where either is NaN, so the bits are those of std::max then
+// std::min): one instruction each, where two selects took four. NEON's
+// vmax/vmin keep NaN too, but order -0 below +0.
 template <class P>
 Vec<P> clamp(Vec<P> a, typename Vec<P>::Scalar low, typename Vec<P>::Scalar high) {
   return min(max(a, splat<P>(low)), splat<P>(high));
