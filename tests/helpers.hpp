@@ -75,6 +75,18 @@ inline descend::MomentumStyle style(const Options& o) {
                                                  : descend::MomentumStyle::lr_outside;
 }
 
+// The fields Adam and its family share, read over `s` (a key the text leaves
+// out keeps s's value).
+template <class AdamLike>
+void read_adam_like(const Options& o, AdamLike& s) {
+  s.lr = number(o, "lr", s.lr);
+  s.beta1 = number(o, "beta1", s.beta1);
+  s.beta2 = number(o, "beta2", s.beta2);
+  s.eps = number(o, "eps", s.eps);
+  s.weight_decay = number(o, "weight_decay", s.weight_decay);
+  s.maximize = flag(o, "maximize", s.maximize);
+}
+
 template <class Scalar>
 std::unique_ptr<descend::Optimizer<Scalar>> make_optimizer(const std::string& name,
                                                            const std::string& text) {
@@ -125,11 +137,7 @@ std::unique_ptr<descend::Optimizer<Scalar>> make_optimizer(const std::string& na
     return std::make_unique<descend::Adadelta<Scalar>>(s);
   }
   auto adam_like = [&](auto s) {
-    s.lr = number(o, "lr", s.lr);
-    s.beta1 = number(o, "beta1", s.beta1);
-    s.beta2 = number(o, "beta2", s.beta2);
-    s.eps = number(o, "eps", s.eps);
-    s.weight_decay = number(o, "weight_decay", s.weight_decay);
+    read_adam_like(o, s);
     s.amsgrad = flag(o, "amsgrad");
     s.decay = number(o, "decay", s.decay);
     s.eps_placement = eps_at(o, s.eps_placement);
@@ -148,15 +156,6 @@ std::unique_ptr<descend::Optimizer<Scalar>> make_optimizer(const std::string& na
 // The options a text names over `s`, for the optimizers make_optimizer does
 // not build (the keys of generate_adam_family.py, generate_rprop_asgd_lion.py
 // and checkpoint_interop.py): a key the text leaves out keeps s's value.
-template <class AdamLike>
-void read_adam_like(const Options& o, AdamLike& s) {
-  s.lr = number(o, "lr", s.lr);
-  s.beta1 = number(o, "beta1", s.beta1);
-  s.beta2 = number(o, "beta2", s.beta2);
-  s.eps = number(o, "eps", s.eps);
-  s.weight_decay = number(o, "weight_decay", s.weight_decay);
-  s.maximize = flag(o, "maximize", s.maximize);
-}
 inline void read_options(const Options& o, descend::NadamOptions& s) {
   read_adam_like(o, s);
   s.decoupled_weight_decay = flag(o, "decoupled", s.decoupled_weight_decay);

@@ -970,7 +970,7 @@ class Optimizer : public ParamGroups {
   // their slots, or one parameter updated again and again, never hashes.
   Slot* find(const void* key) {
     if (next_ >= slots_.size()) next_ = 0;
-    if (next_ < slots_.size() && slots_[next_].key == key) return &slots_[next_++];
+    if (!slots_.empty() && slots_[next_].key == key) return &slots_[next_++];
     const auto it = index_.find(key);
     if (it == index_.end()) return nullptr;
     next_ = it->second + 1;
