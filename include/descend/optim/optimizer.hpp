@@ -351,7 +351,9 @@ class Optimizer : public ParamGroups {
   std::size_t num_states() const { return slots_.size(); }
 
  protected:
-  explicit Optimizer(const char* who) : who_(who), check_{who} {}
+  // Picks the kernels' instruction set, once per process (detail/isa.hpp):
+  // a bad DESCEND_ISA throws here, before anything exists to update.
+  explicit Optimizer(const char* who) : who_(who), check_{who} { detail::select_isa(who); }
   Optimizer(Optimizer&&) = default;
   Optimizer& operator=(Optimizer&&) = default;
 

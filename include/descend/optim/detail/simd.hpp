@@ -24,6 +24,7 @@
 
 namespace descend {
 namespace detail {
+inline namespace DESCEND_ISA_NAMESPACE {  // (isa.hpp)
 
 template <class P>
 struct Vec {
@@ -198,6 +199,7 @@ Vec<P> clamp(Vec<P> a, typename Vec<P>::Scalar low, typename Vec<P>::Scalar high
   return min(max(a, splat<P>(low)), splat<P>(high));
 }
 
+}  // namespace DESCEND_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace descend
 

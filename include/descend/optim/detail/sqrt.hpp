@@ -13,8 +13,11 @@
 #include <Eigen/Core>
 #include <cmath>
 
+#include "descend/optim/detail/isa.hpp"
+
 namespace descend {
 namespace detail {
+inline namespace DESCEND_ISA_NAMESPACE {  // (isa.hpp)
 
 // Packets Eigen's psqrt may approximate, mapped to the exact instruction.
 // (Eigen's packet types on x86 are the intrinsic vector types themselves.)
@@ -71,6 +74,7 @@ auto sqrt(const Eigen::ArrayBase<Derived>& x) {
   return x.unaryExpr(IeeeSqrtOp<typename Derived::Scalar>());
 }
 
+}  // namespace DESCEND_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace descend
 

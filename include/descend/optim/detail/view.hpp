@@ -99,18 +99,6 @@ inline constexpr Index kParallelThreshold = Index(1) << 16;
 // that updates the V::kSize coefficients at w from the gradient at g and the
 // state at s, s + n, s + 2n, ... (one buffer after another, n apart). V is
 // Wide<Scalar> for full packets, Vec<Scalar> for single coefficients.
-//
-// run(): the kernel over count contiguous coefficients, packets first, then
-// one at a time. The kernel is taken by value so that its constants live in
-// registers rather than behind a pointer the stores might alias.
-template <class Scalar, class Kernel>
-DESCEND_ALWAYS_INLINE void run(Kernel kernel, Scalar* w, const Scalar* g, Scalar* s, Index n,
-                               Index count) {
-  using V = Wide<Scalar>;
-  Index i = 0;
-  for (; i + V::kSize <= count; i += V::kSize) kernel.template apply<V>(w + i, g + i, s + i, n);
-  for (; i < count; ++i) kernel.template apply<Vec<Scalar>>(w + i, g + i, s + i, n);
-}
 
 // Whether v covers its coefficients consecutively in column-major (or
 // row-major) order. Canonical views of vectors are both.
@@ -121,6 +109,59 @@ bool contiguous_col_major(const View<T>& v) {
 template <class T>
 bool contiguous_row_major(const View<T>& v) {
   return (v.cols <= 1 || v.col_stride == 1) && (v.rows <= 1 || v.row_stride == v.cols);
+}
+
+// A kernel that sees the gradient times `scale` (each product rounded to
+// Scalar, as a separate multiplication would round it): the scaled packet is
+// handed over through a local array, which the compiler keeps in a register.
+template <class Scalar, class Kernel>
+struct ScaledGradient {
+  Kernel kernel;
+  Scalar scale;
+
+  template <class V>
+  DESCEND_ALWAYS_INLINE void apply(Scalar* w, const Scalar* g, Scalar* s, Index n) const {
+    alignas(64) Scalar scaled[V::kSize];
+    (scale * V::load(g)).store(scaled);
+    kernel.template apply<V>(w, scaled, s, n);
+  }
+};
+
+#if defined(DESCEND_DISPATCH)
+// The library's kernels for the wider instruction sets (src/isa_kernels.hpp
+// instantiates them), for run() to dispatch to; see isa.hpp.
+namespace isa_avx2 {
+template <class Scalar, class Kernel>
+void run_out_of_line(const Kernel& kernel, Scalar* w, const Scalar* g, Scalar* s, Index n,
+                     Index count);
+}
+namespace isa_avx512 {
+template <class Scalar, class Kernel>
+void run_out_of_line(const Kernel& kernel, Scalar* w, const Scalar* g, Scalar* s, Index n,
+                     Index count);
+}
+#endif
+
+inline namespace DESCEND_ISA_NAMESPACE {  // (isa.hpp)
+
+// run(): the kernel over count contiguous coefficients, packets first, then
+// one at a time. The kernel is taken by value so that its constants live in
+// registers rather than behind a pointer the stores might alias.
+template <class Scalar, class Kernel>
+DESCEND_ALWAYS_INLINE void run(Kernel kernel, Scalar* w, const Scalar* g, Scalar* s, Index n,
+                               Index count) {
+#if defined(DESCEND_DISPATCH)
+  // Set before any optimizer exists (its constructor calls select_isa()).
+  const int level = dispatch_level.load(std::memory_order_relaxed);
+  if (level == static_cast<int>(Isa::avx512))
+    return isa_avx512::run_out_of_line(kernel, w, g, s, n, count);
+  if (level == static_cast<int>(Isa::avx2))
+    return isa_avx2::run_out_of_line(kernel, w, g, s, n, count);
+#endif
+  using V = Wide<Scalar>;
+  Index i = 0;
+  for (; i + V::kSize <= count; i += V::kSize) kernel.template apply<V>(w + i, g + i, s + i, n);
+  for (; i < count; ++i) kernel.template apply<Vec<Scalar>>(w + i, g + i, s + i, n);
 }
 
 #if defined(DESCEND_USE_OPENMP)
@@ -181,22 +222,6 @@ DESCEND_NOINLINE void run_in_pieces(const Kernel& kernel, const View<Scalar>& p,
   }
 }
 
-// A kernel that sees the gradient times `scale` (each product rounded to
-// Scalar, as a separate multiplication would round it): the scaled packet is
-// handed over through a local array, which the compiler keeps in a register.
-template <class Scalar, class Kernel>
-struct ScaledGradient {
-  Kernel kernel;
-  Scalar scale;
-
-  template <class V>
-  DESCEND_ALWAYS_INLINE void apply(Scalar* w, const Scalar* g, Scalar* s, Index n) const {
-    alignas(64) Scalar scaled[V::kSize];
-    (scale * V::load(g)).store(scaled);
-    kernel.template apply<V>(w, scaled, s, n);
-  }
-};
-
 // Runs the kernel over every coefficient of the parameter in memory order.
 // State buffers are laid out in the same order: element k of a buffer belongs
 // to the k-th coefficient visited. Contiguous runs are used in place; strided
@@ -228,6 +253,8 @@ DESCEND_ALWAYS_INLINE void for_each_coefficient(const Kernel& kernel, const View
                                                 const View<const Scalar>& g, Scalar* state) {
   for_each_coefficient(kernel, p, g, state, Scalar(1));
 }
+
+}  // namespace DESCEND_ISA_NAMESPACE
 
 }  // namespace detail
 }  // namespace descend
