@@ -8,7 +8,8 @@
 #   bench/compile_cost.sh --flags "-O2 -DNDEBUG"
 #   bench/compile_cost.sh --only user Adam_float  these rows only (user,
 #                                              plain_eigen, eigen_core,
-#                                              precompiled_library, Opt_scalar)
+#                                              precompiled_library, isa_avx2,
+#                                              isa_avx512, Opt_scalar)
 #   bench/compile_cost.sh --tus default asan [--jobs N]  per-TU cost (CPU,
 #                                              memory) of the whole build of
 #                                              these presets (measure_tu.sh)
@@ -22,7 +23,8 @@
 #
 # Each TU is measured twice: header-only, and in the precompiled mode
 # (-DDESCEND_PRECOMPILED, as linking descend::precompiled sets; the last row
-# is what that library itself costs, once).
+# is what that library itself costs, once, with its run-time dispatch's two
+# files on x86-64).
 #
 # Targets (issue 9): user TU <= 3 s CPU and <= 40 KB text with g++ 12 at -O2,
 # each optimizer alone <= 2 s; no test TU above 1.5 GB.
@@ -136,18 +138,29 @@ label() {
     plain_eigen) echo "same arithmetic in plain Eigen" ;;
     eigen_core) echo "#include <Eigen/Core> alone" ;;
     precompiled_library) echo "descend::precompiled itself (once, every element-wise optimizer, float and double)" ;;
+    isa_avx2) echo "its AVX2 kernels (src/isa_avx2.cpp, once)" ;;
+    isa_avx512) echo "its AVX-512 kernels (src/isa_avx512.cpp, once)" ;;
     *) echo "${1%_*}<${1##*_}> alone (update + add/step)" ;;
   esac
 }
 target() {
   case $1 in
     user) echo "<= 3 s, <= 40 KB" ;;
-    plain_eigen|eigen_core|precompiled_library) echo "" ;;
+    plain_eigen|eigen_core|precompiled_library|isa_*) echo "" ;;
     *) echo "<= 2 s" ;;
   esac
 }
 
 cp "$root/src/precompiled.cpp" "$work/precompiled_library.cpp"
+cp "$root/src/isa_avx2.cpp" "$root/src/isa_avx512.cpp" "$work/"
+# The flags CMakeLists.txt gives the library's files (run-time dispatch).
+library_flags() {
+  case $1 in
+    precompiled_library) echo "-DDESCEND_DISPATCH" ;;
+    isa_avx2) echo "-I$root/src -mavx2 -mfma -ffp-contract=off" ;;
+    isa_avx512) echo "-I$root/src -mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma -ffp-contract=off" ;;
+  esac
+}
 
 measure() {  # compiler case [extra flags] -> "cpu_s peak_kb text_bytes"
   local cxx=$1 name=$2 extra=${3:-} best_cpu= peak text
@@ -180,6 +193,7 @@ done
 echo "$header"
 echo "$rule"
 cases+=(precompiled_library)
+[ "$(uname -m)" = x86_64 ] && cases+=(isa_avx2 isa_avx512)
 cell() {  # compiler case extra-flags -> " cpu | MiB | KiB |"
   local result cpu peak text
   result=$(measure "$@") || return 1
@@ -193,7 +207,7 @@ for name in "${cases[@]}"; do
     case $name in
       user|[A-Z]*) row+=$(cell "$cxx" "$name") || exit 1
                    row+=$(cell "$cxx" "$name" -DDESCEND_PRECOMPILED) || exit 1 ;;
-      precompiled_library) row+=" | | |$(cell "$cxx" "$name")" || exit 1 ;;
+      precompiled_library|isa_*) row+=" | | |$(cell "$cxx" "$name" "$(library_flags "$name")")" || exit 1 ;;
       *) row+="$(cell "$cxx" "$name") | | |" || exit 1 ;;
     esac
   done

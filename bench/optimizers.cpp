@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "descend/descend.hpp"
+#include "descend/optim/arena.hpp"
 #include "descend/optim/clip.hpp"
 #include "spiral_setup.hpp"
 
@@ -974,6 +975,24 @@ void fixed_cost_update(benchmark::State& state) {
   state.SetLabel("sgd/float, update() of 1000 against the fused loop over 1000");
 }
 
+// step() of `many` (params parameters) timed against step() of `one` (the
+// same coefficients as one parameter), interleaved: the counters of the
+// fixed_cost/step benchmarks.
+void time_many_against_one(benchmark::State& state, descend::Optimizer<float>& many,
+                           descend::Optimizer<float>& one, int params) {
+  many.step();
+  one.step();
+  for (auto _ : state) {
+    many.step();
+    benchmark::ClobberMemory();
+  }
+  const auto [t_many, t_one] = best_seconds([&] { many.step(); }, [&] { one.step(); });
+  state.counters["many_us"] = t_many * 1e6;
+  state.counters["one_us"] = t_one * 1e6;
+  state.counters["overhead_ns_per_param"] = (t_many - t_one) * 1e9 / params;
+  state.counters["many_over_one"] = t_many / t_one;
+}
+
 void fixed_cost_step(benchmark::State& state) {
   constexpr int kParams = 1000, kSize = 64;
   using Vector = Eigen::VectorXf;
@@ -984,18 +1003,27 @@ void fixed_cost_step(benchmark::State& state) {
   descend::Adam<float> many, one;
   for (int i = 0; i < kParams; ++i) many.add(p[i], g[i]);
   one.add(p_one, g_one);
-  many.step();
-  one.step();
-  for (auto _ : state) {
-    many.step();
-    benchmark::ClobberMemory();
-  }
-  const auto [t_many, t_one] = best_seconds([&] { many.step(); }, [&] { one.step(); });
-  state.counters["many_us"] = t_many * 1e6;
-  state.counters["one_us"] = t_one * 1e6;
-  state.counters["overhead_ns_per_param"] = (t_many - t_one) * 1e9 / kParams;
-  state.counters["many_over_one"] = t_many / t_one;
+  time_many_against_one(state, many, one, kParams);
   state.SetLabel("adam/float step(), 1000 x 64 against 1 x 64000");
+}
+
+// The same 1000 parameters of 64 floats in a descend::Arena, registered as
+// one: step() runs one kernel over the block. Against the same one parameter
+// of 64 000 (issue 14's "many parameters as one").
+void fixed_cost_step_arena(benchmark::State& state) {
+  constexpr int kParams = 1000, kSize = 64;
+  using Vector = Eigen::VectorXf;
+  descend::Arena<float> arena(
+      std::vector<descend::Arena<float>::Shape>(kParams, descend::Arena<float>::Shape{kSize, 1}));
+  arena.params().setConstant(1.f);
+  arena.grads().setConstant(1e-3f);
+  Vector p_one = Vector::Constant(kParams * kSize, 1.f),
+         g_one = Vector::Constant(kParams * kSize, 1e-3f);
+  descend::Adam<float> many, one;
+  many.add(arena.params(), arena.grads());
+  one.add(p_one, g_one);
+  time_many_against_one(state, many, one, kParams);
+  state.SetLabel("adam/float step(), 1000 x 64 in an Arena against 1 x 64000");
 }
 
 // Registering n parameters of 2 floats each with add(): every add() checks
@@ -1033,6 +1061,18 @@ void spiral_epoch(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(DESCEND_BENCH_LEVEL)
+  // A dispatch benchmark measures the level its yardsticks were compiled for.
+  if (std::string(descend::isa_name(descend::dispatch_isa())) != DESCEND_BENCH_LEVEL) {
+    std::fprintf(stderr, "descend_bench_%s: run it with DESCEND_ISA=%s (dispatched: %s)\n",
+                 DESCEND_BENCH_LEVEL, DESCEND_BENCH_LEVEL,
+                 descend::isa_name(descend::dispatch_isa()));
+    return 1;
+  }
+  benchmark::AddCustomContext("descend_isa", DESCEND_BENCH_LEVEL);
+#else
+  benchmark::AddCustomContext("descend_isa", "none (header-only, the compiler's flags)");
+#endif
   // Every yardstick against descend first (8 steps: RAdam rectifies from
   // step 6, ASGD averages from step 3), in one range and split across threads.
   for (const Config& c : configs()) {
@@ -1070,6 +1110,8 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("fixed_cost/update/sgd/float/1000", fixed_cost_update)
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("fixed_cost/step/adam/float/1000x64", fixed_cost_step)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("fixed_cost/step/adam/float/1000x64/arena", fixed_cost_step_arena)
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("registration", registration)
       ->Arg(1000)

@@ -3,6 +3,7 @@
 
     python3 bench/report.py RESULT.json [RESULT.json ...]
     python3 bench/report.py --summary RESULT.json [RESULT.json ...]
+    python3 bench/report.py --levels PORTABLE.json AVX2.json AVX512.json
 
 For each file: the ratio of every update to its in-place stream roofline
 ("roofline", 1.0 = memory speed) by optimizer, scalar and size, each next to
@@ -11,7 +12,8 @@ For each file: the ratio of every update to its in-place stream roofline
 bound the arithmetic alone sets (see bound()), then the fixed costs, the
 1000 x 64 cases and the spiral epoch. --summary prints one table of the
 N = 1e7 ratios (roofline with its bound, and fused_ratio) with columns per
-file. Files from before fused_ratio existed show "—" in its place. Uses only
+file. --levels compares the builds of bench/dispatch.sh (see levels()).
+Files from before fused_ratio existed show "—" in its place. Uses only
 the standard library.
 """
 
@@ -56,6 +58,10 @@ def table(path):
             extra.append(f"- fixed cost, SGD update() of 1000 floats: {b['update_ns']:.0f} ns, "
                          f"fused loop {b['fused_ns']:.0f} ns, {b['overhead_ns']:.0f} ns more, "
                          f"ratio **{b['update_over_fused']:.2f}** (target <= 1.15)")
+        elif name.startswith("fixed_cost/step") and name.endswith("/arena"):
+            extra.append(f"- Adam step() over 1000 x 64 floats in an Arena: {b['many_us']:.1f} us, "
+                         f"over 1 x 64000: {b['one_us']:.1f} us, "
+                         f"ratio **{b['many_over_one']:.2f}** (target <= 1.15)")
         elif name.startswith("fixed_cost/step"):
             extra.append(f"- fixed cost, Adam step() over 1000 x 64 floats: {b['many_us']:.1f} us, "
                          f"over 1 x 64000: {b['one_us']:.1f} us, "
@@ -114,11 +120,68 @@ def summary(paths, n=10000000):
     return "\n".join(out)
 
 
+def levels(paths):
+    """Issue 14's builds side by side (bench/dispatch.sh): per file, the
+    fused ratio at N = 1e3 and 1e7 and the speed-up over the first file
+    (its time per element over this file's) at the same sizes; then each
+    file's fixed costs."""
+    cols, notes = [], []
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        level = data.get("context", {}).get("descend_isa", "?")
+        if level.startswith("none"):  # descend_bench: header-only, -O2 without -march
+            level = "portable"
+        name = path.split("/")[-1].removesuffix(".json")
+        fused, ns = {}, {}
+        for b in data["benchmarks"]:
+            if b["name"].startswith("update/"):
+                _, config, scalar, size = b["name"].split("/")
+                fused[(config, scalar, int(size))] = b.get("fused_ratio")
+                ns[(config, scalar, int(size))] = b["ns_per_element"]
+            elif b["name"].startswith("fixed_cost/update"):
+                notes.append(f"- {name}: SGD update() of 1000 floats {b['update_ns']:.0f} ns, "
+                             f"fused loop {b['fused_ns']:.0f} ns, ratio "
+                             f"**{b['update_over_fused']:.2f}** (target <= 1.15)")
+            elif b["name"].startswith("fixed_cost/step") and b["name"].endswith("/arena"):
+                notes.append(f"- {name}: Adam step() over 1000 x 64 floats in an Arena "
+                             f"{b['many_us']:.1f} us, over 1 x 64000 {b['one_us']:.1f} us, ratio "
+                             f"**{b['many_over_one']:.2f}** (target <= 1.15)")
+            elif b["name"].startswith("fixed_cost/step"):
+                notes.append(f"- {name}: Adam step() over 1000 x 64 floats {b['many_us']:.1f} us, "
+                             f"over 1 x 64000 {b['one_us']:.1f} us, ratio "
+                             f"**{b['many_over_one']:.2f}** (target <= 1.15)")
+        cols.append((name, level, fused, ns))
+    sizes = (1000, 10000000)
+    keys = sorted({(c, s) for _, _, fused, _ in cols for (c, s, _) in fused})
+    head, rule = [], []
+    for i, (name, level, _, _) in enumerate(cols):
+        for n in sizes:
+            head.append(f"{level} fused N={n:.0e}")
+            if i > 0:
+                head.append(f"{level} speed-up N={n:.0e}")
+    out = ["| optimizer | scalar | " + " | ".join(head) + " |",
+           "|---|---|" + "---|" * len(head)]
+    base_ns = cols[0][3]
+    for config, scalar in keys:
+        cells = []
+        for i, (_, _, fused, ns) in enumerate(cols):
+            for n in sizes:
+                cells.append(ratio(fused.get((config, scalar, n))))
+                if i > 0:
+                    t, t0 = ns.get((config, scalar, n)), base_ns.get((config, scalar, n))
+                    cells.append(MISSING if t is None or t0 is None else f"{t0 / t:.2f}")
+        out.append(f"| {config} | {scalar} | " + " | ".join(cells) + " |")
+    return "\n".join(out + [""] + notes)
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     if not args:
         sys.exit(__doc__)
     if args[0] == "--summary":
         print(summary(args[1:]))
+    elif args[0] == "--levels":
+        print(levels(args[1:]))
     else:
         print("\n\n".join(table(p) for p in args))

@@ -27,11 +27,15 @@
 #include <stdexcept>
 #include <string>
 
-// The namespace of the code below that depends on the instruction set: set
-// by the library's per-level files (src/isa_*.cpp), else from the compiler's
-// flags.
+// The namespace of the code that depends on the instruction set (simd.hpp,
+// sqrt.hpp, view.hpp's traversal): set by the library's per-level files
+// (src/isa_*.cpp); isa_baseline in the library's own file, whatever its
+// flags (it declares the other two levels' kernels); else from the
+// compiler's flags.
 #if defined(DESCEND_ISA_TU)
 #define DESCEND_ISA_NAMESPACE DESCEND_ISA_TU
+#elif defined(DESCEND_DISPATCH)
+#define DESCEND_ISA_NAMESPACE isa_baseline
 #elif defined(__AVX512F__)
 #define DESCEND_ISA_NAMESPACE isa_avx512
 #elif defined(__AVX2__)
