@@ -17,9 +17,13 @@ namespace descend {
 namespace detail {
 inline namespace DESCEND_ISA_TU {  // (the inline namespace of isa.hpp)
 
+// flatten: every call inside, to Eigen's packet and scalar functions too, is
+// inlined, so that no function compiled for this instruction set is left out
+// of line under a name the rest of the program shares (with this file
+// always at -O2; ctest isa.symbols checks the object).
 template <class Scalar, class Kernel>
-void run_out_of_line(const Kernel& kernel, Scalar* w, const Scalar* g, Scalar* s, Index n,
-                     Index count) {
+__attribute__((flatten)) void run_out_of_line(const Kernel& kernel, Scalar* w, const Scalar* g,
+                                              Scalar* s, Index n, Index count) {
   run(kernel, w, g, s, n, count);
 }
 
