@@ -25,7 +25,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
-#include <string>
+
+#include "descend/optim/errors.hpp"
 
 // The namespace of the code that depends on the instruction set (simd.hpp,
 // sqrt.hpp, view.hpp's traversal): set by the library's per-level files
@@ -83,13 +84,10 @@ namespace detail {
 // unset once an optimizer exists.
 inline std::atomic<int> dispatch_level{-1};
 
-[[noreturn]] inline void bad_isa_request(const char* who, const std::string& why) {
-  throw std::invalid_argument(std::string(who) + ": " + why);
-}
-
 // Chooses the level once (see the top of this file); `who` names the
-// optimizer in the error.
-inline Isa choose_isa(const char* who) {
+// optimizer in the error. Out of line: a file pays for it once, whatever it
+// constructs.
+DESCEND_COLD inline Isa choose_isa(const char* who) {
   const Isa cpu = supported_isa();
   Isa chosen = cpu;
   const char* env = std::getenv("DESCEND_ISA");
@@ -101,12 +99,12 @@ inline Isa choose_isa(const char* who) {
     else if (std::strcmp(env, "avx512") == 0)
       chosen = Isa::avx512;
     else
-      bad_isa_request(who, std::string("DESCEND_ISA=") + env +
-                               " is not an instruction set descend knows (baseline, avx2 "
-                               "or avx512)");
+      fail<std::invalid_argument>(who, ": DESCEND_ISA=", env,
+                                  " is not an instruction set descend knows (baseline, avx2 or "
+                                  "avx512)");
     if (static_cast<int>(chosen) > static_cast<int>(cpu))
-      bad_isa_request(who, std::string("DESCEND_ISA=") + env + " asks for more than this CPU has (" +
-                               isa_name(cpu) + ")");
+      fail<std::invalid_argument>(who, ": DESCEND_ISA=", env,
+                                  " asks for more than this CPU has (", isa_name(cpu), ")");
   }
   dispatch_level.store(static_cast<int>(chosen), std::memory_order_relaxed);
   return chosen;
