@@ -4,11 +4,13 @@
 
 #include <Eigen/Core>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "descend/descend.hpp"
@@ -195,6 +197,74 @@ OptionsType options_from(const std::string& text) {
   OptionsType s;
   read_options(parse_options(text), s);
   return s;
+}
+
+// The optimizer an options type belongs to.
+template <class Scalar, class Options>
+std::unique_ptr<descend::Optimizer<Scalar>> make_for(const Options& o) {
+  using namespace descend;
+  if constexpr (std::is_same<Options, NadamOptions>::value)
+    return std::make_unique<Nadam<Scalar>>(o);
+  else if constexpr (std::is_same<Options, RadamOptions>::value)
+    return std::make_unique<Radam<Scalar>>(o);
+  else if constexpr (std::is_same<Options, AdamaxOptions>::value)
+    return std::make_unique<Adamax<Scalar>>(o);
+  else if constexpr (std::is_same<Options, AsgdOptions>::value)
+    return std::make_unique<Asgd<Scalar>>(o);
+  else if constexpr (std::is_same<Options, LionOptions>::value)
+    return std::make_unique<Lion<Scalar>>(o);
+  else {
+    static_assert(std::is_same<Options, RpropOptions>::value, "make_for: an options type it knows");
+    return std::make_unique<Rprop<Scalar>>(o);
+  }
+}
+
+template <class Scalar>
+using Maker = std::function<std::unique_ptr<descend::Optimizer<Scalar>>()>;
+
+// Every kernel of descend::precompiled, with each option that changes its
+// arithmetic (test_isa, test_arena): the reference cases' option sets (SGD
+// to AdamW) and the other optimizers with their defaults, weight decay and
+// maximize (which scales the gradient, the out-of-line path).
+template <class Scalar>
+std::vector<std::pair<std::string, Maker<Scalar>>> every_kernel() {
+  std::vector<std::pair<std::string, Maker<Scalar>>> out;
+  for (const auto& c : reference_cases()) {
+    const std::string name = c.optimizer, options = c.options;
+    out.push_back({name + " " + options,
+                   [name, options] { return make_optimizer<Scalar>(name, options); }});
+  }
+  out.push_back({"sgd maximize", [] {
+                   descend::SgdOptions o;
+                   o.lr = 0.01;
+                   o.momentum = 0.9;
+                   o.maximize = true;
+                   return std::make_unique<descend::Sgd<Scalar>>(o);
+                 }});
+  auto add = [&out](const std::string& name, auto options) {
+    using Options = decltype(options);
+    out.push_back({name, [options] { return make_for<Scalar>(options); }});
+    Options decays = options;
+    decays.weight_decay = 0.1;
+    out.push_back({name + " weight_decay", [decays] {
+                     return make_for<Scalar>(decays);
+                   }});
+    Options maximizes = options;
+    maximizes.maximize = true;
+    out.push_back({name + " maximize", [maximizes] {
+                     return make_for<Scalar>(maximizes);
+                   }});
+  };
+  add("nadam", descend::NadamOptions{});
+  add("radam", descend::RadamOptions{});
+  add("adamax", descend::AdamaxOptions{});
+  add("asgd", descend::AsgdOptions{});
+  add("lion", descend::LionOptions{});
+  descend::RpropOptions rprop;
+  out.push_back({"rprop", [rprop] { return make_for<Scalar>(rprop); }});
+  rprop.maximize = true;
+  out.push_back({"rprop maximize", [rprop] { return make_for<Scalar>(rprop); }});
+  return out;
 }
 
 // The learning rate a reference case switches to before update 26, or < 0.

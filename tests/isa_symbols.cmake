@@ -3,8 +3,11 @@
 # could share with another file but their own namespace's kernels. An inline
 # function of Eigen's or descend's compiled there for AVX2 and left out of
 # line would be a weak symbol the linker may pick for every file, and a CPU
-# without AVX2 would then fault in the baseline's code.
-#   cmake -DNM=nm -DOBJECTS="a.o;b.o" -P isa_symbols.cmake
+# without AVX2 would then fault in the baseline's code. And the library's
+# own file (src/precompiled.cpp, BASELINE) must call every one of those
+# kernels: without that, a dispatch that never happens would pass every
+# other test, since every level gives the same bits.
+#   cmake -DNM=nm -DOBJECTS="a.o;b.o" -DBASELINE=c.o -P isa_symbols.cmake
 set(failed "")
 foreach(object ${OBJECTS})
   if(object MATCHES "isa_(avx2|avx512)")
@@ -32,6 +35,16 @@ foreach(object ${OBJECTS})
   message(STATUS "isa_symbols: ${object}: ${kernels} kernels")
   if(kernels EQUAL 0)
     list(APPEND failed "${object}: no kernels at all")
+  endif()
+  execute_process(COMMAND ${NM} -C --undefined-only ${BASELINE}
+    OUTPUT_VARIABLE needed RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "isa_symbols: ${NM} ${BASELINE} failed")
+  endif()
+  string(REGEX MATCHALL "descend::detail::isa_${level}::run_out_of_line<" calls "${needed}")
+  list(LENGTH calls called)
+  if(NOT called EQUAL kernels)
+    list(APPEND failed "${BASELINE} calls ${called} of the ${kernels} ${level} kernels")
   endif()
 endforeach()
 if(failed)

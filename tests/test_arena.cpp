@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "descend/training.hpp"
+#include "helpers.hpp"
 
 namespace {
 
@@ -15,8 +16,8 @@ using Shape = descend::ArenaShape;
 
 const std::vector<Shape> kShapes = {{3, 5}, {1, 1}, {17, 1}, {0, 4}, {4, 16}, {2, 33}};
 
-template <class Scalar, class Make>
-void check_same_bits_as_separate(Make make) {
+template <class Scalar>
+void check_same_bits_as_separate(const testing::Maker<Scalar>& make) {
   descend::Arena<Scalar> arena(kShapes);
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   std::vector<Matrix> params, grads;
@@ -136,54 +137,8 @@ TEST_CASE("zero_grad zeroes every gradient, and state reads back per part", "[ar
 
 TEMPLATE_TEST_CASE("one update of an arena gives the bits of separate updates", "[arena]", float,
                    double) {
-  using S = TestType;
-  SECTION("adam, amsgrad, weight decay") {
-    check_same_bits_as_separate<S>([] {
-      descend::AdamOptions o;
-      o.lr = 0.01;
-      o.amsgrad = true;
-      o.weight_decay = 0.1;
-      return std::make_unique<descend::Adam<S>>(o);
-    });
-  }
-  SECTION("adamw") {
-    check_same_bits_as_separate<S>([] { return std::make_unique<descend::AdamW<S>>(); });
-  }
-  SECTION("sgd, nesterov") {
-    check_same_bits_as_separate<S>([] {
-      descend::SgdOptions o;
-      o.lr = 0.05;
-      o.momentum = 0.9;
-      o.nesterov = true;
-      return std::make_unique<descend::Sgd<S>>(o);
-    });
-  }
-  SECTION("rmsprop, centred, momentum") {
-    check_same_bits_as_separate<S>([] {
-      descend::RmspropOptions o;
-      o.centered = true;
-      o.momentum = 0.5;
-      return std::make_unique<descend::Rmsprop<S>>(o);
-    });
-  }
-  SECTION("adagrad") {
-    check_same_bits_as_separate<S>([] { return std::make_unique<descend::Adagrad<S>>(); });
-  }
-  SECTION("adadelta") {
-    check_same_bits_as_separate<S>([] { return std::make_unique<descend::Adadelta<S>>(); });
-  }
-  SECTION("nadam, radam, adamax") {
-    check_same_bits_as_separate<S>([] { return std::make_unique<descend::Nadam<S>>(); });
-    check_same_bits_as_separate<S>([] { return std::make_unique<descend::Radam<S>>(); });
-    check_same_bits_as_separate<S>([] { return std::make_unique<descend::Adamax<S>>(); });
-  }
-  SECTION("rprop, asgd, lion") {
-    check_same_bits_as_separate<S>([] { return std::make_unique<descend::Rprop<S>>(); });
-    check_same_bits_as_separate<S>([] { return std::make_unique<descend::Asgd<S>>(); });
-    check_same_bits_as_separate<S>([] {
-      descend::LionOptions o;
-      o.weight_decay = 0.1;
-      return std::make_unique<descend::Lion<S>>(o);
-    });
+  for (const auto& [name, make] : testing::every_kernel<TestType>()) {
+    INFO(name);
+    check_same_bits_as_separate<TestType>(make);
   }
 }

@@ -5,7 +5,6 @@
 #include "catch.hpp"
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -57,73 +56,12 @@ class EnvScope {
   std::string old_;
 };
 
-// The optimizer an options type belongs to.
-template <class Scalar, class Options>
-std::unique_ptr<descend::Optimizer<Scalar>> make_for(const Options& o) {
-  using namespace descend;
-  if constexpr (std::is_same<Options, NadamOptions>::value) return std::make_unique<Nadam<Scalar>>(o);
-  if constexpr (std::is_same<Options, RadamOptions>::value) return std::make_unique<Radam<Scalar>>(o);
-  if constexpr (std::is_same<Options, AdamaxOptions>::value)
-    return std::make_unique<Adamax<Scalar>>(o);
-  if constexpr (std::is_same<Options, AsgdOptions>::value) return std::make_unique<Asgd<Scalar>>(o);
-  if constexpr (std::is_same<Options, LionOptions>::value) return std::make_unique<Lion<Scalar>>(o);
-  if constexpr (std::is_same<Options, RpropOptions>::value) return std::make_unique<Rprop<Scalar>>(o);
-}
-
-template <class Scalar>
-using Maker = std::function<std::unique_ptr<descend::Optimizer<Scalar>>()>;
-
-// Every kernel, with each option that changes its arithmetic: the reference
-// cases' option sets (SGD to AdamW) and the other optimizers with their
-// defaults, weight decay and maximize (which scales the gradient, the
-// out-of-line path).
-template <class Scalar>
-std::vector<std::pair<std::string, Maker<Scalar>>> every_kernel() {
-  std::vector<std::pair<std::string, Maker<Scalar>>> out;
-  for (const auto& c : testing::reference_cases()) {
-    const std::string name = c.optimizer, options = c.options;
-    out.push_back({name + " " + options,
-                   [name, options] { return testing::make_optimizer<Scalar>(name, options); }});
-  }
-  out.push_back({"sgd maximize", [] {
-                   descend::SgdOptions o;
-                   o.lr = 0.01;
-                   o.momentum = 0.9;
-                   o.maximize = true;
-                   return std::make_unique<descend::Sgd<Scalar>>(o);
-                 }});
-  auto add = [&out](const std::string& name, auto options) {
-    using Options = decltype(options);
-    out.push_back({name, [options] { return make_for<Scalar>(options); }});
-    Options decays = options;
-    decays.weight_decay = 0.1;
-    out.push_back({name + " weight_decay", [decays] {
-                     return make_for<Scalar>(decays);
-                   }});
-    Options maximizes = options;
-    maximizes.maximize = true;
-    out.push_back({name + " maximize", [maximizes] {
-                     return make_for<Scalar>(maximizes);
-                   }});
-  };
-  add("nadam", descend::NadamOptions{});
-  add("radam", descend::RadamOptions{});
-  add("adamax", descend::AdamaxOptions{});
-  add("asgd", descend::AsgdOptions{});
-  add("lion", descend::LionOptions{});
-  descend::RpropOptions rprop;
-  out.push_back({"rprop", [rprop] { return make_for<Scalar>(rprop); }});
-  rprop.maximize = true;
-  out.push_back({"rprop maximize", [rprop] { return make_for<Scalar>(rprop); }});
-  return out;
-}
-
 // Six steps on a contiguous parameter of an odd size (packets and a tail at
 // every width) and on one with every other coefficient (gathered in chunks),
 // with gradients that vary in sign and size; returns both parameters' final
 // coefficients.
 template <class Scalar>
-std::vector<Scalar> run_at(int level, const Maker<Scalar>& make) {
+std::vector<Scalar> run_at(int level, const testing::Maker<Scalar>& make) {
   LevelScope scope(level);
   using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
   constexpr Eigen::Index kSize = 1000 + 13;
@@ -194,7 +132,7 @@ TEST_CASE("a DESCEND_ISA descend does not know, or the CPU lacks, is refused by 
 TEMPLATE_TEST_CASE("every level this CPU has gives the baseline's bits, for every kernel", "[isa]",
                    float, double) {
   const int widest = static_cast<int>(descend::supported_isa());
-  for (const auto& [name, make] : every_kernel<TestType>()) {
+  for (const auto& [name, make] : testing::every_kernel<TestType>()) {
     INFO(name);
     const std::vector<TestType> baseline = run_at<TestType>(0, make);
     for (int level = 1; level <= widest; ++level) {

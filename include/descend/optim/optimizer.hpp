@@ -351,9 +351,14 @@ class Optimizer : public ParamGroups {
   std::size_t num_states() const { return slots_.size(); }
 
  protected:
-  // Picks the kernels' instruction set, once per process (detail/isa.hpp):
-  // a bad DESCEND_ISA throws here, before anything exists to update.
-  explicit Optimizer(const char* who) : who_(who), check_{who} { detail::select_isa(who); }
+  // With descend::precompiled, picks its kernels' instruction set, once per
+  // process (detail/isa.hpp): a bad DESCEND_ISA throws here, before anything
+  // exists to update. Header-only code has nothing to pick.
+  explicit Optimizer(const char* who) : who_(who), check_{who} {
+#if defined(DESCEND_PRECOMPILED) || defined(DESCEND_DISPATCH)
+    detail::select_isa(who);
+#endif
+  }
   Optimizer(Optimizer&&) = default;
   Optimizer& operator=(Optimizer&&) = default;
 

@@ -4,8 +4,8 @@
 // kernels, whatever the CPU has. The precompiled library (descend::precompiled,
 // CMake option DESCEND_DISPATCH, on by default on x86-64 with GCC or Clang)
 // carries every optimizer's kernel three times: at the baseline its own flags
-// give, for AVX2 (with FMA) and for AVX-512 (F, DQ, BW, VL). The first
-// optimizer constructed in a process picks the widest the CPU and the OS
+// give, for AVX2 (with FMA) and for AVX-512 (F, DQ, BW, VL). In a program
+// that links it, the first optimizer constructed picks the widest the CPU and the OS
 // support, or the level the environment variable DESCEND_ISA names
 // (baseline, avx2 or avx512); a word it does not know, or a level this CPU
 // lacks, makes that construction throw std::invalid_argument.
