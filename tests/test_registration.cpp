@@ -3,7 +3,9 @@
 // case was written against the registration that preceded the current one
 // and failed there (a throw that forget() could not clear, lost state, a
 // heap-buffer-overflow, a double update, a quadratic add()).
+#include <random>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -329,8 +331,8 @@ TEST_CASE("a registered Matrix that moves back onto memory added meanwhile is re
   opt.step();
   std::swap(a, c);
   Eigen::Map<Eigen::MatrixXd> old_a(c.data(), 2, 2);  // a's memory at the last step()
-  opt.add(old_a, g);  // free now, so accepted
-  std::swap(a, c);    // a is back where the last step() saw it, under the Map
+  opt.add(old_a, g);                                  // free now, so accepted
+  std::swap(a, c);  // a is back where the last step() saw it, under the Map
   CHECK_THROWS_WITH(opt.step(), Contains("now shares memory with registered parameter #0"));
   CHECK(a(0, 0) == 0.9);
 }
@@ -366,8 +368,56 @@ TEST_CASE("update() of memory a registered Matrix left waits for the next step()
   CHECK_THROWS_WITH(opt.update(spare, g), Contains("was registered parameter #0's memory") &&
                                               Contains("call step() before update()"));
   CHECK(spare == Eigen::MatrixXd::Constant(2, 2, 0.9));  // untouched
-  opt.step();  // a's state moves with a
+  opt.step();                                            // a's state moves with a
   opt.update(spare, g);
   CHECK(opt.step_count(spare) == 1);
   CHECK(opt.step_count(a) == 2);
+}
+
+TEST_CASE("the address index agrees with std::unordered_map through inserts and erases",
+          "[registration]") {
+  // Keys crowded into few home cells (addresses 8 bytes apart hash apart,
+  // but a table of 16 cells wraps), so that the backward-shift erase meets
+  // runs that cross the end of the table.
+  std::vector<char> memory(4096);
+  descend::detail::AddressMap map;
+  std::unordered_map<const void*, std::size_t> oracle;
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20000; ++round) {
+    const void* key = &memory[8 * std::uniform_int_distribution<int>(0, 63)(rng)];
+    if (oracle.count(key) != 0) {
+      CHECK(map.erase(key));
+      oracle.erase(key);
+    } else {
+      map.insert(key, static_cast<std::size_t>(round));
+      oracle.emplace(key, static_cast<std::size_t>(round));
+    }
+    REQUIRE(map.size() == oracle.size());
+    if (round % 97 == 0) {
+      for (int k = 0; k < 64; ++k) {
+        const void* probe = &memory[8 * k];
+        const auto it = oracle.find(probe);
+        const std::size_t* found = map.find(probe);
+        REQUIRE((found != nullptr) == (it != oracle.end()));
+        if (found) REQUIRE(*found == it->second);
+      }
+    }
+  }
+  CHECK_FALSE(map.erase(memory.data() + 1));
+  CHECK(map.find(nullptr) == nullptr);
+}
+
+TEST_CASE("the address index inserts within reserve() without moving its cells", "[registration]") {
+  // What lets step() re-key moved state without allocating.
+  std::vector<int> memory(100);
+  descend::detail::AddressMap map;
+  map.reserve(100);
+  map.insert(&memory[0], 0);
+  const std::size_t* first = map.find(&memory[0]);
+  for (int i = 1; i < 100; ++i) map.insert(&memory[static_cast<std::size_t>(i)], 1);
+  CHECK(map.find(&memory[0]) == first);  // the same table: nothing was reallocated
+  descend::detail::AddressMap moved(std::move(map));
+  CHECK(moved.size() == 100);
+  CHECK(map.empty());                      // NOLINT(bugprone-use-after-move): defined empty
+  CHECK(map.find(&memory[0]) == nullptr);  // NOLINT(bugprone-use-after-move)
 }

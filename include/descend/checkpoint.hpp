@@ -768,9 +768,9 @@ struct CheckpointAccess {
     if (!unused.empty())
       checkpoint_fail("the file has tensor '", *unused.begin(),
                       "', which no parameter's state uses");
-    std::unordered_map<const void*, std::size_t> index;
+    detail::AddressMap index;
     index.reserve(slots.size());
-    for (std::size_t k = 0; k < slots.size(); ++k) index.emplace(slots[k].key, k);
+    for (std::size_t k = 0; k < slots.size(); ++k) index.insert(slots[k].key, k);
 
     // Transforms and schedules: kinds, and a checking pass.
     if (!transforms.is_array() || transforms.size() != opt.transforms_.size())
@@ -889,8 +889,8 @@ inline std::string temporary_path(const std::string& path) {
 #ifdef __linux__
   const auto thread = static_cast<long long>(::syscall(SYS_gettid));
 #else
-  const auto thread = static_cast<unsigned long long>(
-      std::hash<std::thread::id>()(std::this_thread::get_id()));
+  const auto thread =
+      static_cast<unsigned long long>(std::hash<std::thread::id>()(std::this_thread::get_id()));
 #endif
   return concat(path, ".tmp.", static_cast<long long>(::getpid()), ".", thread);
 }

@@ -29,10 +29,10 @@
 #include <memory>
 #include <string>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "descend/optim/detail/address_map.hpp"
 #include "descend/optim/detail/overlap.hpp"
 #include "descend/optim/detail/view.hpp"
 #include "descend/optim/errors.hpp"
@@ -620,9 +620,9 @@ class Optimizer : public ParamGroups {
     const detail::View<Scalar> p = param.get();
     const detail::View<Scalar> g = grad.get();
     const std::size_t id = registered_.size();
-    if (object != nullptr && objects_.count(object) != 0)
-      detail::fail<std::invalid_argument>(who_, ": this parameter is already registered (#",
-                                          objects_.at(object), ")");
+    if (const std::size_t* other = object ? objects_.find(object) : nullptr)
+      detail::fail<std::invalid_argument>(who_, ": this parameter is already registered (#", *other,
+                                          ")");
     check_grad_apart(p, as_const(g));
     check_apart(as_const(p), "parameter", id);
     check_apart(as_const(g), "gradient", id);
@@ -637,7 +637,7 @@ class Optimizer : public ParamGroups {
     // Out of memory in any of these takes back what came before.
     int done = 0;
     try {
-      if (object != nullptr) objects_.emplace(object, id);
+      if (object != nullptr) objects_.insert(object, id);
       ++done;
       views_.insert(detail::cells_of(p), id);
       ++done;
@@ -651,10 +651,10 @@ class Optimizer : public ParamGroups {
     names_.push_back(std::move(own_name));  // within capacity: cannot throw
     // State that update() made at this memory becomes the registration's
     // own, so that update() of it is refused from now on.
-    const auto there = p.size() == 0 ? index_.end() : index_.find(p.data);
-    if (there != index_.end() && adoptable(there->second, group)) {
-      slots_[there->second].owner = id;
-      registered_[id].slot = there->second;
+    const std::size_t* there = p.size() == 0 ? nullptr : index_.find(p.data);
+    if (there && adoptable(*there, group)) {
+      slots_[*there].owner = id;
+      registered_[id].slot = *there;
     }
   }
 
@@ -672,9 +672,8 @@ class Optimizer : public ParamGroups {
   }
 
   std::size_t registration_of(const void* object) const {
-    if (object == nullptr) return kNone;
-    const auto it = objects_.find(object);
-    return it == objects_.end() ? kNone : it->second;
+    const std::size_t* reg = object ? objects_.find(object) : nullptr;
+    return reg ? *reg : kNone;
   }
 
   template <class X>
@@ -845,14 +844,9 @@ class Optimizer : public ParamGroups {
 
   DESCEND_COLD void unregister(std::size_t reg) noexcept {
     if (registered_[reg].slot != kNone) erase_slot(registered_[reg].slot);
-    for (auto it = objects_.begin(); it != objects_.end();) {
-      if (it->second == reg) {
-        it = objects_.erase(it);
-      } else {
-        it->second -= it->second > reg ? 1 : 0;
-        ++it;
-      }
-    }
+    const void* object = registered_[reg].param.object;  // nullptr for a view
+    if (object) objects_.erase(object);
+    objects_.for_each([reg](const void*, std::size_t& r) { r -= r > reg ? 1 : 0; });
     for (Slot& s : slots_) {
       if (s.owner != kNone && s.owner > reg) s.owner -= 1;
     }
@@ -867,13 +861,11 @@ class Optimizer : public ParamGroups {
   // follows it; missing state is created (or adopted from update()s).
   // plan_settle() does all that can throw (checks, allocation) and changes
   // nothing; settle() then cannot throw. The transforms run in between.
-  using Node = typename std::unordered_map<const void*, std::size_t>::node_type;
   struct Settlement {
     bool moved = false;
-    detail::ViewSet now;                                 // registered memory where it is now
-    std::vector<Slot> fresh;                             // state for pairs that have none
-    std::unordered_map<const void*, std::size_t> spare;  // index nodes for them
-    std::vector<std::pair<std::size_t, Node>> moving;    // room for re-keying
+    detail::ViewSet now;              // registered memory where it is now
+    std::vector<Slot> fresh;          // state for pairs that have none
+    std::vector<std::size_t> moving;  // room for the registrations whose state is re-keyed
   };
 
   DESCEND_COLD void plan_settle(Settlement& plan) {
@@ -900,10 +892,9 @@ class Optimizer : public ParamGroups {
       if (registered_[i].slot == kNone && p.size() != 0 &&
           !adoptable(p.data, registered_[i].group)) {
         plan.fresh.push_back(make_slot(p, registered_[i].group));
-        plan.spare.emplace(p.data, 0);
       }
     }
-    plan.moving.reserve(rekeyed);
+    plan.moving = std::vector<std::size_t>(rekeyed);
     slots_.reserve(slots_.size() + fresh_count);
     index_.reserve(index_.size() + fresh_count);
   }
@@ -912,25 +903,26 @@ class Optimizer : public ParamGroups {
   // so that two registrations that swapped memory each keep their own.
   DESCEND_COLD void settle(Settlement& plan) noexcept {
     std::vector<Slot>& fresh = plan.fresh;
-    std::unordered_map<const void*, std::size_t>& spare = plan.spare;
-    std::vector<std::pair<std::size_t, Node>>& moving = plan.moving;
+    std::vector<std::size_t>& moving = plan.moving;  // as many as plan_settle() counted
+    std::size_t count = 0;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const Registration& r = registered_[i];
-      if (r.slot != kNone && slots_[r.slot].key != work_[i].param.data)
-        moving.emplace_back(i, index_.extract(slots_[r.slot].key));
+      if (r.slot != kNone && slots_[r.slot].key != work_[i].param.data) {
+        moving[count++] = i;
+        index_.erase(slots_[r.slot].key);
+      }
     }
-    for (auto& [i, node] : moving) {
+    // Inserts below stay within the room plan_settle() reserved: nothing
+    // allocates.
+    for (const std::size_t i : moving) {
       const Scalar* to = work_[i].param.data;
       // State that update() left where the parameter moved belonged to that
       // memory, not to this parameter: dropped.
-      const auto there = index_.find(to);
-      if (there != index_.end()) erase_slot(there->second);  // may renumber slots
+      if (const std::size_t* there = index_.find(to)) erase_slot(*there);  // may renumber slots
       Slot& s = slots_[registered_[i].slot];
       s.key = to;
       s.layout.data = work_[i].param.data;
-      node.key() = to;
-      node.mapped() = registered_[i].slot;
-      index_.insert(std::move(node));
+      index_.insert(to, registered_[i].slot);
     }
     std::size_t next_fresh = 0;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
@@ -939,20 +931,17 @@ class Optimizer : public ParamGroups {
       r.param_data = p.data;
       r.grad_data = work_[i].grad.data;
       if (r.slot != kNone || p.size() == 0) continue;
-      auto there = index_.find(p.data);
-      if (there != index_.end() && !adoptable(there->second, r.group)) {
-        erase_slot(there->second);  // update()'s state, made for group 0's buffers
-        there = index_.end();
+      const std::size_t* there = index_.find(p.data);
+      if (there && !adoptable(*there, r.group)) {
+        erase_slot(*there);  // update()'s state, made for group 0's buffers
+        there = nullptr;
       }
-      if (there != index_.end()) {  // update()'s state, adopted on a first step
-        r.slot = there->second;
+      if (there) {  // update()'s state, adopted on a first step
+        r.slot = *there;
       } else {
         slots_.push_back(std::move(fresh[next_fresh++]));
         r.slot = slots_.size() - 1;
-        Node node = spare.extract(spare.begin());
-        node.key() = p.data;
-        node.mapped() = r.slot;
-        index_.insert(std::move(node));
+        index_.insert(p.data, r.slot);
       }
       slots_[r.slot].owner = i;
     }
@@ -964,8 +953,8 @@ class Optimizer : public ParamGroups {
   // State that update() made at this memory, which a registration in the same
   // group takes over on its first step.
   bool adoptable(const void* key, std::size_t group) const {
-    const auto there = index_.find(key);
-    return there != index_.end() && adoptable(there->second, group);
+    const std::size_t* there = index_.find(key);
+    return there && adoptable(*there, group);
   }
   bool adoptable(std::size_t slot, std::size_t group) const {
     return slots_[slot].owner == kNone && slots_[slot].group == group;
@@ -978,14 +967,14 @@ class Optimizer : public ParamGroups {
   Slot* find(const void* key) {
     if (next_ >= slots_.size()) next_ = 0;
     if (!slots_.empty() && slots_[next_].key == key) return &slots_[next_++];
-    const auto it = index_.find(key);
-    if (it == index_.end()) return nullptr;
-    next_ = it->second + 1;
-    return &slots_[it->second];
+    const std::size_t* slot = index_.find(key);
+    if (!slot) return nullptr;
+    next_ = *slot + 1;
+    return &slots_[*slot];
   }
   const Slot* find(const void* key) const {
-    const auto it = index_.find(key);
-    return it == index_.end() ? nullptr : &slots_[it->second];
+    const std::size_t* slot = index_.find(key);
+    return slot ? &slots_[*slot] : nullptr;
   }
 
   template <class Derived>
@@ -1023,9 +1012,9 @@ class Optimizer : public ParamGroups {
       erase_slot(registered_[reg].slot);
       return true;
     }
-    const auto it = index_.find(data);
-    if (it == index_.end()) return false;
-    erase_slot(it->second);
+    const std::size_t* slot = index_.find(data);
+    if (!slot) return false;
+    erase_slot(*slot);
     return true;
   }
 
@@ -1051,7 +1040,7 @@ class Optimizer : public ParamGroups {
   Slot& insert(Slot&& s) {
     slots_.push_back(std::move(s));
     try {
-      index_.emplace(slots_.back().key, slots_.size() - 1);
+      index_.insert(slots_.back().key, slots_.size() - 1);
     } catch (...) {
       slots_.pop_back();
       throw;
@@ -1072,13 +1061,13 @@ class Optimizer : public ParamGroups {
   // Removes slot i by moving the last slot into its place.
   void erase_slot(std::size_t i) {
     const std::size_t last = slots_.size() - 1;
-    const auto key = index_.find(slots_[i].key);
-    if (key != index_.end() && key->second == i) index_.erase(key);
+    const std::size_t* key = index_.find(slots_[i].key);
+    if (key && *key == i) index_.erase(slots_[i].key);
     if (slots_[i].owner != kNone) registered_[slots_[i].owner].slot = kNone;
     if (i != last) {
       slots_[i] = std::move(slots_[last]);
-      const auto moved = index_.find(slots_[i].key);
-      if (moved != index_.end() && moved->second == last) moved->second = i;
+      std::size_t* moved = index_.find(slots_[i].key);
+      if (moved && *moved == last) *moved = i;
       if (slots_[i].owner != kNone) registered_[slots_[i].owner].slot = i;
     }
     slots_.pop_back();
@@ -1156,14 +1145,14 @@ class Optimizer : public ParamGroups {
   std::vector<Scalar> scales_;  // the transforms' gradient scales, one per registration
   bool in_transforms_ = false;
   std::vector<Slot> slots_;
-  std::unordered_map<const void*, std::size_t> index_;  // memory -> slot
-  std::size_t next_ = 0;                                // the slot find() tries first
+  detail::AddressMap index_;  // memory -> slot
+  std::size_t next_ = 0;      // the slot find() tries first
   std::vector<Registration> registered_;
-  std::vector<std::string> names_;                        // registered_[i]'s name, "" if none
-  std::unordered_map<const void*, std::size_t> objects_;  // registered Matrix/Array -> #
-  detail::ViewSet views_;                                 // every registered parameter and gradient
-  bool recheck_ = false;    // views_ are not where step() last saw them (refresh_views)
-  std::vector<Work> work_;  // step()'s, kept to reuse its memory
+  std::vector<std::string> names_;  // registered_[i]'s name, "" if none
+  detail::AddressMap objects_;      // registered Matrix/Array -> #
+  detail::ViewSet views_;           // every registered parameter and gradient
+  bool recheck_ = false;            // views_ are not where step() last saw them (refresh_views)
+  std::vector<Work> work_;          // step()'s, kept to reuse its memory
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> scratch_;  // update()'s expression gradients
 };
 
