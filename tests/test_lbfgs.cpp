@@ -59,8 +59,10 @@ struct LbfgsScheduledCase {
 // into a fused multiply-add (x86-64 without -mfma, as the default presets
 // build): torch's dot products are not fused, and on Rosenbrock a last-bit
 // difference grows to 1e-4 within a few dozen evaluations. Built with FMA
-// available (-march=native), only the first evaluations are compared.
-#if defined(__FP_FAST_FMA)
+// available (-march=native), only the first evaluations are compared. GCC
+// says so with __FP_FAST_FMA; clang, which contracts within an expression by
+// default, defines only __FMA__.
+#if defined(__FP_FAST_FMA) || defined(__FMA__)
 constexpr bool kStrict = false;
 #else
 constexpr bool kStrict = true;

@@ -257,7 +257,7 @@ def main():
         rows = run(name, text)
         print(f'{{"{name}", "{text}", {{')
         for r in rows:
-            print("  " + ", ".join(repr(v) for v in r) + ",")
+            print("  {" + ", ".join(repr(v) for v in r) + "},")
         print("}},")
 
 
