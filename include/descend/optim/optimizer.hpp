@@ -576,9 +576,21 @@ class Optimizer : public ParamGroups {
 
   // `object`: the parameter's Matrix or Array, or nullptr for a view.
   // `own_grad`: g is scratch_, which aliases nothing.
-  DESCEND_NOINLINE void update_view(const detail::View<Scalar>& p,
-                                    const detail::View<const Scalar>& g, const void* object,
-                                    bool own_grad) {
+  DESCEND_ALWAYS_INLINE void update_view(const detail::View<Scalar>& p,
+                                         const detail::View<const Scalar>& g, const void* object,
+                                         bool own_grad) {
+    update_fields(p.data, p.rows, p.cols, p.row_stride, p.col_stride, g.data, g.row_stride,
+                  g.col_stride, object, own_grad);
+  }
+  // The views field by field, in registers and as 8-byte words on the stack:
+  // views that the caller wrote field by field and that the callee read back
+  // by pairs (as the compiler's vectorizer merges adjacent loads) stalled on
+  // store forwarding, which cost more than the rest of the call.
+  DESCEND_NOINLINE void update_fields(Scalar* p_data, Index rows, Index cols, Index p_row_stride,
+                                      Index p_col_stride, const Scalar* g_data, Index g_row_stride,
+                                      Index g_col_stride, const void* object, bool own_grad) {
+    const detail::View<Scalar> p{p_data, rows, cols, p_row_stride, p_col_stride};
+    const detail::View<const Scalar> g{g_data, rows, cols, g_row_stride, g_col_stride};
     if (!own_grad) check_grad_apart(p, g);
     if (!registered_.empty()) check_not_registered(object, p);
     Slot* slot = find(p.data);
@@ -592,8 +604,8 @@ class Optimizer : public ParamGroups {
     const GroupSettings group = settings(0);
     // Built in place and never copied whole: see Source::read.
     Work work;
-    work.param = p;
-    work.grad = g;
+    work.param = {p_data, rows, cols, p_row_stride, p_col_stride};  // from registers
+    work.grad = {g_data, rows, cols, g_row_stride, g_col_stride};
     work.grad_scale = group.maximize ? Scalar(-1) : Scalar(1);
     work.state = slot->buffers.data();
     work.step = ++slot->step;
@@ -623,7 +635,7 @@ class Optimizer : public ParamGroups {
     if (const std::size_t* other = object ? objects_.find(object) : nullptr)
       detail::fail<std::invalid_argument>(who_, ": this parameter is already registered (#", *other,
                                           ")");
-    check_grad_apart(p, as_const(g));
+    check_grad_apart_cold(p, as_const(g));
     check_apart(as_const(p), "parameter", id);
     check_apart(as_const(g), "gradient", id);
     // Room for one more, grown geometrically, before anything changes; step()
@@ -700,6 +712,7 @@ class Optimizer : public ParamGroups {
       detail::fail_shape(who_, registration, p_rows, p_cols, g_rows, g_cols);
   }
 
+  // The checks every update() makes, inlined, with their messages out of line.
   void check_layout(const Slot& s, const detail::View<Scalar>& p,
                     std::size_t registration = kNone) const {
     const detail::View<Scalar>& q = s.layout;
@@ -711,21 +724,33 @@ class Optimizer : public ParamGroups {
 
   // A gradient that shares memory with its parameter would be read after
   // some of it was updated.
-  void check_grad_apart(const detail::View<Scalar>& p, const detail::View<const Scalar>& g,
-                        std::size_t registration = kNone) const {
-    if (detail::share_coefficients(p, g))
-      detail::fail<std::invalid_argument>(
-          who_, ": ", detail::where(registration), "the gradient at ",
-          static_cast<const void*>(g.data), " shares memory with its parameter at ",
-          static_cast<const void*>(p.data), "; pass a gradient of its own");
+  DESCEND_ALWAYS_INLINE void check_grad_apart(const detail::View<Scalar>& p,
+                                              const detail::View<const Scalar>& g,
+                                              std::size_t registration = kNone) const {
+    if (detail::share_coefficients(p, g)) fail_grad_apart(p.data, g.data, registration);
+  }
+  // The same, out of line, for add() and step()'s slow path.
+  DESCEND_COLD void check_grad_apart_cold(const detail::View<Scalar>& p,
+                                          const detail::View<const Scalar>& g,
+                                          std::size_t registration = kNone) const {
+    check_grad_apart(p, g, registration);
+  }
+  [[noreturn]] DESCEND_COLD void fail_grad_apart(const void* p, const void* g,
+                                                 std::size_t registration) const {
+    detail::fail<std::invalid_argument>(who_, ": ", detail::where(registration), "the gradient at ",
+                                        g, " shares memory with its parameter at ", p,
+                                        "; pass a gradient of its own");
   }
 
-  void check_grad_not_state(const Slot& s, const detail::View<const Scalar>& g) const {
+  DESCEND_ALWAYS_INLINE void check_grad_not_state(const Slot& s,
+                                                  const detail::View<const Scalar>& g) const {
     const detail::View<const Scalar> buffers{s.buffers.data(), s.buffers.size(), 1, 1, 0};
-    if (detail::share_coefficients(buffers, g))
-      detail::fail<std::invalid_argument>(
-          who_, ": the gradient at ", static_cast<const void*>(g.data),
-          " is the parameter's own optimizer state (from state()); copy it first");
+    if (detail::share_coefficients(buffers, g)) fail_grad_is_state(g.data);
+  }
+  [[noreturn]] DESCEND_COLD void fail_grad_is_state(const void* g) const {
+    detail::fail<std::invalid_argument>(
+        who_, ": the gradient at ", g,
+        " is the parameter's own optimizer state (from state()); copy it first");
   }
 
   void check_not_registered(const Slot& s) const {
@@ -883,7 +908,7 @@ class Optimizer : public ParamGroups {
     }
     if (moved || recheck_) {  // registered objects that moved may now overlap
       for (std::size_t i = 0; i < registered_.size(); ++i)
-        check_grad_apart(work_[i].param, work_[i].grad, i);
+        check_grad_apart_cold(work_[i].param, work_[i].grad, i);
       plan.now = views_now();
     }
     plan.fresh.reserve(fresh_count);

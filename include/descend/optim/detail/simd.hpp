@@ -40,6 +40,9 @@ struct Vec {
 // The Vec of the widest packet Eigen uses for Scalar with this compiler's flags.
 template <class Scalar>
 using Wide = Vec<typename Eigen::internal::packet_traits<Scalar>::type>;
+// The Vec of the packet half as wide as V's (V's own where there is none).
+template <class V>
+using Half = Vec<typename Eigen::internal::unpacket_traits<decltype(V::v)>::half>;
 
 template <class P>
 Vec<P> splat(typename Vec<P>::Scalar s) {

@@ -144,6 +144,24 @@ void run_out_of_line(const Kernel& kernel, Scalar* w, const Scalar* g, Scalar* s
 
 inline namespace DESCEND_ISA_NAMESPACE {  // (isa.hpp)
 
+// After the packets of V: one packet of each narrower width that fits (with
+// AVX-512, 8 and then 4 floats), so that at most 3 floats or 1 double are
+// left for one at a time, as with SSE. Same bits: every width does the same
+// IEEE operations on each coefficient. Returns where the rest starts.
+template <class V, class Scalar, class Kernel>
+DESCEND_ALWAYS_INLINE Index run_narrower(const Kernel& kernel, Scalar* w, const Scalar* g,
+                                         Scalar* s, Index n, Index count, Index i) {
+  using H = Half<V>;
+  if constexpr (H::kSize > 1 && H::kSize < V::kSize) {
+    if (i + H::kSize <= count) {
+      kernel.template apply<H>(w + i, g + i, s + i, n);
+      i += H::kSize;
+    }
+    return run_narrower<H>(kernel, w, g, s, n, count, i);
+  }
+  return i;
+}
+
 // run(): the kernel over count contiguous coefficients, packets first, then
 // one at a time. The kernel is taken by value so that its constants live in
 // registers rather than behind a pointer the stores might alias.
@@ -161,7 +179,8 @@ DESCEND_ALWAYS_INLINE void run(Kernel kernel, Scalar* w, const Scalar* g, Scalar
   using V = Wide<Scalar>;
   Index i = 0;
   for (; i + V::kSize <= count; i += V::kSize) kernel.template apply<V>(w + i, g + i, s + i, n);
-  for (; i < count; ++i) kernel.template apply<Vec<Scalar>>(w + i, g + i, s + i, n);
+  for (i = run_narrower<V>(kernel, w, g, s, n, count, i); i < count; ++i)
+    kernel.template apply<Vec<Scalar>>(w + i, g + i, s + i, n);
 }
 
 #if defined(DESCEND_USE_OPENMP)
