@@ -83,9 +83,8 @@ class Arena {
       const Index size = s.rows * s.cols;
       const Index padded = size % kAlign == 0 ? size : size + (kAlign - size % kAlign);
       if (size > kMax - kAlign || total > kMax - padded)
-        detail::fail<std::invalid_argument>("descend::Arena: part ", i, " (", s.rows, " x ",
-                                            s.cols, ") takes the arena past ", kMax,
-                                            " coefficients");
+        detail::fail<std::invalid_argument>("descend::Arena: part ", i, " (", s.rows, " x ", s.cols,
+                                            ") takes the arena past ", kMax, " coefficients");
       parts_.push_back({total, s.rows, s.cols});
       total += padded;
     }
