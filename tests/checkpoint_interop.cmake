@@ -16,6 +16,7 @@ endif()
 add_executable(checkpoint_interop checkpoint_interop.cpp)
 target_link_libraries(checkpoint_interop PRIVATE
   descend::precompiled descend::checkpoint descend_warnings)
+descend_test_code_opt(checkpoint_interop)  # (tests/CMakeLists.txt)
 
 set(DESCEND_INTEROP_PYTHON /usr/bin/python3 CACHE FILEPATH
   "The Python with torch and numpy that runs the checkpoint_interop test")

@@ -19,8 +19,9 @@
 // draws, not where they land, which depends on the machine's load. See
 // draw() below: some kills are timed from fork(), over the first save and
 // the next few; half wait for the child's temporary file to appear
-// (inotify, Linux) and then a time drawn over its write, fsync and rename,
-// so that they land there however long the serialisation before it takes.
+// (inotify, Linux) and then a time drawn over the first half of its write,
+// so that they land mid-save (the watcher wakes late: in the write, the
+// fsync or the rename) however long the serialisation before it takes.
 //
 // A kill that leaves the child's temporary file (<dir>/ckpt.tmp.<pid>.<pid>:
 // the child's only thread has the process's id)
@@ -418,7 +419,7 @@ int main(int argc, char** argv) {
   // the first save's end (most before it completes), a quarter uniform over
   // three first saves (later saves, and between saves); half when the
   // child's temporary file appears (inotify) plus a time uniform over half
-  // the write to rename, so that these land in the write, the fsync or the
+  // the calibrated write-to-rename time, so that these land in the write, the fsync or the
   // rename, whatever the serialisation before them costs (under ASan it is
   // several times the write). Half, not all of it: the watcher wakes late,
   // and the child's write can be quicker than the calibration's; with 1.25

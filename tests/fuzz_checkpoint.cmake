@@ -25,6 +25,7 @@ endif()
 add_executable(fuzz_checkpoint_replay fuzz_checkpoint.cpp)
 target_link_libraries(fuzz_checkpoint_replay PRIVATE
   descend::precompiled descend::checkpoint descend_warnings)
+descend_test_code_opt(fuzz_checkpoint_replay)  # (tests/CMakeLists.txt)
 target_compile_definitions(fuzz_checkpoint_replay PRIVATE DESCEND_FUZZ_REPLAY)
 add_test(NAME fuzz_checkpoint_replay
   COMMAND fuzz_checkpoint_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/checkpoint_corpus)

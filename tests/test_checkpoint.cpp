@@ -899,6 +899,34 @@ TEST_CASE("state that update() made for an unregistered parameter cannot be save
   CHECK_NOTHROW(descend::checkpoint_bytes(opt));
 }
 
+TEST_CASE("state for two registrations that came to share memory is refused by load",
+          "[checkpoint]") {
+  // A registered Matrix swapped onto a registered view's memory: step()
+  // refuses the pair, and load must not key two states by one address.
+  Eigen::MatrixXd x = Eigen::MatrixXd::Ones(2, 2), y = Eigen::MatrixXd::Ones(2, 2);
+  Eigen::MatrixXd gx = Eigen::MatrixXd::Ones(2, 2), gy = Eigen::MatrixXd::Ones(2, 2);
+  descend::Adam<double> saved;
+  saved.add(x, gx);
+  saved.add(y, gy);
+  saved.step();
+  const std::string file = descend::checkpoint_bytes(saved);
+
+  Eigen::MatrixXd a = Eigen::MatrixXd::Ones(2, 2), other = Eigen::MatrixXd::Zero(2, 2);
+  descend::Adam<double> opt;
+  opt.add(a, gx);
+  opt.step();
+  Eigen::Map<Eigen::MatrixXd> there(other.data(), 2, 2);
+  std::swap(a, other);  // a now owns the memory `there` views
+  opt.add(there, gy);
+  CHECK_THROWS_WITH(descend::load_checkpoint_bytes(file.data(), file.size(), opt),
+                    Contains("registered parameter #0 and registered parameter #1 share memory"));
+  CHECK(opt.num_states() == 1);
+  CHECK_THROWS_WITH(opt.step(), Contains("now shares memory with registered parameter #0"));
+  CHECK(opt.remove(there));
+  opt.step();
+  CHECK(opt.step_count(a) == 2);
+}
+
 TEST_CASE("names are unique and readable", "[checkpoint]") {
   Model<double> m;
   descend::Sgd<double> opt;

@@ -770,7 +770,16 @@ struct CheckpointAccess {
                       "', which no parameter's state uses");
     detail::AddressMap index;
     index.reserve(slots.size());
-    for (std::size_t k = 0; k < slots.size(); ++k) index.insert(slots[k].key, k);
+    for (std::size_t k = 0; k < slots.size(); ++k) {
+      // Registrations that came to share memory (a registered Matrix swapped
+      // onto a registered view) are refused by the next step(); state for
+      // both cannot be keyed by the one address.
+      if (const std::size_t* first = index.find(slots[k].key))
+        checkpoint_fail(who(opt, slots[*first].owner), " and ", who(opt, slots[k].owner),
+                        " share memory at ", slots[k].key,
+                        " and the file has state for both");
+      index.insert(slots[k].key, k);
+    }
 
     // Transforms and schedules: kinds, and a checking pass.
     if (!transforms.is_array() || transforms.size() != opt.transforms_.size())

@@ -22,6 +22,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -939,7 +940,9 @@ class Optimizer : public ParamGroups {
     }
     // Inserts below stay within the room plan_settle() reserved: nothing
     // allocates.
-    for (const std::size_t i : moving) {
+    assert(count == moving.size());
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::size_t i = moving[k];
       const Scalar* to = work_[i].param.data;
       // State that update() left where the parameter moved belonged to that
       // memory, not to this parameter: dropped.
