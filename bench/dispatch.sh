@@ -8,7 +8,8 @@
 # and 1e7, the fixed costs and the 1000 x 64 cases (an Arena among them);
 # then the spiral epoch, portable. Writes
 # bench/results/bench-o2-{portable,avx2,avx512,spiral}.json and prints the table of
-# bench/report.py --levels. Build first:
+# bench/report.py --levels (OUT=DIR writes them there instead). A level the
+# CPU lacks is skipped. Build first:
 #   cmake --preset bench && cmake --build --preset bench
 set -eu
 BUILD=${BUILD:-build/bench/bench}
@@ -19,13 +20,26 @@ echo "load before: $(cat /proc/loadavg)"
 unset DESCEND_ISA
 "$BUILD/descend_bench" --benchmark_filter="$FILTER" \
   --benchmark_out="$OUT/bench-o2-portable.json" --benchmark_out_format=json > /dev/null
+files="$OUT/bench-o2-portable.json"
 for level in avx2 avx512; do
+  # A level this CPU lacks is skipped (descend would refuse DESCEND_ISA).
+  case $level in
+    avx2) need='avx2 fma' ;;
+    avx512) need='avx512f avx512vl avx512dq avx512bw' ;;
+  esac
+  missing=
+  for flag in $need; do grep -qw "$flag" /proc/cpuinfo || missing=$flag; done
+  if [ -n "$missing" ]; then
+    echo "$level: skipped, this CPU has no $missing"
+    continue
+  fi
   DESCEND_ISA=$level "$BUILD/descend_bench_$level" --benchmark_filter="$FILTER" \
     --benchmark_out="$OUT/bench-o2-$level.json" --benchmark_out_format=json > /dev/null
+  files="$files $OUT/bench-o2-$level.json"
 done
 # The spiral example's epoch (the layer set is header-only: the portable build).
 "$BUILD/descend_bench" --benchmark_filter='^spiral_epoch$' \
   --benchmark_out="$OUT/bench-o2-spiral.json" --benchmark_out_format=json > /dev/null
 echo "load after: $(cat /proc/loadavg)"
-python3 bench/report.py --levels "$OUT/bench-o2-portable.json" "$OUT/bench-o2-avx2.json" \
-  "$OUT/bench-o2-avx512.json"
+# shellcheck disable=SC2086  # (the file names have no spaces)
+python3 bench/report.py --levels $files
