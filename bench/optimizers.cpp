@@ -840,10 +840,9 @@ void update(benchmark::State& state, const Config& c) {
   std::vector<Vector> arrays(c.reads, Vector::Constant(n, S(1e-3)));
   std::vector<S*> ptrs;
   for (auto& a : arrays) ptrs.push_back(a.data());
-  const std::vector<double> t =
-      best_seconds({[&] { stream_dispatch<S>(c.reads, c.writes, ptrs, n); },
-                    [&] { fused->update(p.data(), g.data(), fused_state, n); },
-                    [&] { opt->update(p, g); }});
+  const std::vector<double> t = best_seconds(
+      {[&] { stream_dispatch<S>(c.reads, c.writes, ptrs, n); },
+       [&] { fused->update(p.data(), g.data(), fused_state, n); }, [&] { opt->update(p, g); }});
   const double t_stream = t[0], t_fused = t[1], t_update = t[2];
 
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
