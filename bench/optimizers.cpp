@@ -833,6 +833,11 @@ void update(benchmark::State& state, const Config& c) {
   // loop's time, against 1.0 on the same memory.
   const std::vector<std::string> names = opt->buffer_names();
   S* fused_state = names.empty() ? nullptr : const_cast<S*>(opt->state(p, names[0]).data());
+  for (std::size_t k = 1; k < names.size(); ++k)
+    if (opt->state(p, names[k]).data() != fused_state + k * static_cast<std::size_t>(n)) {
+      std::fprintf(stderr, "descend_bench: %s's state buffers are not back to back\n", c.name);
+      std::exit(EXIT_FAILURE);
+    }
   auto fused = make_fused<S>(c);
   fused->update(p.data(), g.data(), fused_state, n);
 
@@ -1068,11 +1073,18 @@ void spiral_epoch(benchmark::State& state) {
 
 int main(int argc, char** argv) {
 #if defined(DESCEND_BENCH_LEVEL)
-  // A dispatch benchmark measures the level its yardsticks were compiled for.
-  if (std::string(descend::isa_name(descend::dispatch_isa())) != DESCEND_BENCH_LEVEL) {
+  // A dispatch benchmark measures the level its yardsticks were compiled for
+  // (a level this CPU lacks is refused by descend: bench/dispatch.sh skips it).
+  descend::Isa level;
+  try {
+    level = descend::dispatch_isa();
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "descend_bench_%s: %s\n", DESCEND_BENCH_LEVEL, e.what());
+    return 1;
+  }
+  if (std::string(descend::isa_name(level)) != DESCEND_BENCH_LEVEL) {
     std::fprintf(stderr, "descend_bench_%s: run it with DESCEND_ISA=%s (dispatched: %s)\n",
-                 DESCEND_BENCH_LEVEL, DESCEND_BENCH_LEVEL,
-                 descend::isa_name(descend::dispatch_isa()));
+                 DESCEND_BENCH_LEVEL, DESCEND_BENCH_LEVEL, descend::isa_name(level));
     return 1;
   }
   benchmark::AddCustomContext("descend_isa", DESCEND_BENCH_LEVEL);

@@ -419,9 +419,10 @@ int main(int argc, char** argv) {
   // the first save's end (most before it completes), a quarter uniform over
   // three first saves (later saves, and between saves); half when the
   // child's temporary file appears (inotify) plus a time uniform over half
-  // the calibrated write-to-rename time, so that these land in the write, the fsync or the
-  // rename, whatever the serialisation before them costs (under ASan it is
-  // several times the write). Half, not all of it: the watcher wakes late,
+  // the calibrated write-to-rename time, so that these land in the write,
+  // the fsync or the rename, whatever the serialisation before them costs
+  // (under ASan it is several times the write). Half, not all of it: the
+  // watcher wakes late,
   // and the child's write can be quicker than the calibration's; with 1.25
   // times the write (and "just after" in the window) a faster machine landed
   // 16-18% of the kills mid-save, and the test failed its own 20%.

@@ -720,6 +720,15 @@ struct CheckpointAccess {
         checkpoint_fail("param_groups[", g, "].initial_lr is ", it->dump(), ", not a number");
     }
 
+    // Registrations that came to share memory since the last step() (a
+    // registered Matrix swapped onto a registered view) are refused as step()
+    // refuses them: state keyed by their memory could not tell them apart.
+    try {
+      opt.views_now();
+    } catch (const std::invalid_argument& e) {
+      checkpoint_fail(e.what());
+    }
+
     // State: every tensor used exactly once.
     if (!state.is_object()) checkpoint_fail("state is not an object");
     std::set<std::string> unused;
@@ -770,16 +779,7 @@ struct CheckpointAccess {
                       "', which no parameter's state uses");
     detail::AddressMap index;
     index.reserve(slots.size());
-    for (std::size_t k = 0; k < slots.size(); ++k) {
-      // Registrations that came to share memory (a registered Matrix swapped
-      // onto a registered view) are refused by the next step(); state for
-      // both cannot be keyed by the one address.
-      if (const std::size_t* first = index.find(slots[k].key))
-        checkpoint_fail(who(opt, slots[*first].owner), " and ", who(opt, slots[k].owner),
-                        " share memory at ", slots[k].key,
-                        " and the file has state for both");
-      index.insert(slots[k].key, k);
-    }
+    for (std::size_t k = 0; k < slots.size(); ++k) index.insert(slots[k].key, k);
 
     // Transforms and schedules: kinds, and a checking pass.
     if (!transforms.is_array() || transforms.size() != opt.transforms_.size())
