@@ -22,7 +22,6 @@
 
 #include <Eigen/Core>
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -938,9 +937,8 @@ class Optimizer : public ParamGroups {
         index_.erase(slots_[r.slot].key);
       }
     }
-    // Inserts below stay within the room plan_settle() reserved: nothing
-    // allocates.
-    assert(count == moving.size());
+    // Inserts below stay within the room plan_settle() reserved (count is
+    // what it counted): nothing allocates.
     for (std::size_t k = 0; k < count; ++k) {
       const std::size_t i = moving[k];
       const Scalar* to = work_[i].param.data;
