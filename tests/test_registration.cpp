@@ -3,6 +3,8 @@
 // case was written against the registration that preceded the current one
 // and failed there (a throw that forget() could not clear, lost state, a
 // heap-buffer-overflow, a double update, a quadratic add()).
+#include <algorithm>
+#include <cstdint>
 #include <random>
 #include <type_traits>
 #include <unordered_map>
@@ -420,4 +422,101 @@ TEST_CASE("the address index inserts within reserve() without moving its cells",
   CHECK(moved.size() == 100);
   CHECK(map.empty());                      // NOLINT(bugprone-use-after-move): defined empty
   CHECK(map.find(&memory[0]) == nullptr);  // NOLINT(bugprone-use-after-move)
+}
+
+TEST_CASE("the registrations' vector agrees with std::vector through growth, erases and copies",
+          "[registration]") {
+  struct Item {  // trivially copyable, wider than a word, as Registration is
+    long a;
+    double b;
+    const void* c;
+  };
+  descend::detail::PodVector<Item> v;
+  std::vector<Item> oracle;
+  std::mt19937 rng(11);
+  int own_when_full = 0;
+  const auto same = [&] {
+    REQUIRE(v.size() == oracle.size());
+    REQUIRE(std::equal(v.begin(), v.end(), oracle.begin(), [](const Item& x, const Item& y) {
+      return x.a == y.a && x.b == y.b && x.c == y.c;
+    }));
+  };
+  for (long round = 0; round < 3000; ++round) {
+    const int what = std::uniform_int_distribution<int>(0, 9)(rng);
+    if (what < 5 || oracle.empty()) {
+      const Item x{round, 0.5 * static_cast<double>(round), &oracle};
+      v.push_back(x);
+      oracle.push_back(x);
+    } else if (what == 5) {
+      // An element of its own, pushed while v is full (up to a thousand):
+      // growing moves it first.
+      while (v.capacity() < 1000 && v.size() < v.capacity()) {
+        v.push_back(Item{-round, 0, nullptr});
+        oracle.push_back(Item{-round, 0, nullptr});
+      }
+      const std::size_t k = std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng);
+      own_when_full += v.size() == v.capacity() ? 1 : 0;
+      v.push_back(v[k]);
+      oracle.push_back(oracle[k]);
+    } else if (what == 6) {
+      const std::size_t k = std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng);
+      CHECK(v.erase(v.begin() + k) == v.begin() + k);
+      oracle.erase(oracle.begin() + static_cast<std::ptrdiff_t>(k));
+    } else if (what == 7) {
+      const std::size_t n = oracle.size() + std::uniform_int_distribution<std::size_t>(0, 3)(rng);
+      v.resize(n);  // new elements value-initialized, as std::vector's
+      oracle.resize(n);
+    } else if (what == 8) {
+      v.pop_back();
+      oracle.pop_back();
+    } else {
+      descend::detail::PodVector<Item> copy(v);
+      v = std::move(copy);
+    }
+    same();
+  }
+  CHECK(own_when_full >= 3);
+  const descend::detail::PodVector<Item> copy(v);
+  v.clear();
+  CHECK(v.empty());
+  CHECK(copy.size() == oracle.size());
+  v = copy;
+  same();
+}
+
+TEST_CASE("the registrations' vector grows within reserve() without moving", "[registration]") {
+  // What lets step() fill its work items without allocating.
+  descend::detail::PodVector<int> v;
+  v.reserve(100);
+  v.push_back(1);
+  const int* first = v.data();
+  for (int i = 1; i < 100; ++i) v.push_back(i);
+  v.resize(100);
+  CHECK(v.data() == first);
+  CHECK(v.capacity() == 100);
+  descend::detail::PodVector<int> moved(std::move(v));
+  CHECK(moved.data() == first);
+  CHECK(v.empty());  // NOLINT(bugprone-use-after-move): defined empty
+  descend::detail::PodVector<int> none;
+  none.resize(0);
+  CHECK(none.data() == nullptr);
+  CHECK(none.erase(none.begin(), none.end()) == none.end());
+}
+
+TEST_CASE("state buffers start at zero, aligned for AVX-512, and move as their owner",
+          "[registration]") {
+  descend::detail::StateBuffer b(3 * 1000 * sizeof(double));
+  const double* data = b.as<double>();
+  REQUIRE(data != nullptr);
+  CHECK(reinterpret_cast<std::uintptr_t>(data) % 64 == 0);
+  CHECK(b.bytes() == 3 * 1000 * sizeof(double));
+  CHECK(std::all_of(data, data + 3000, [](double x) { return x == 0; }));
+  descend::detail::StateBuffer moved(std::move(b));
+  CHECK(moved.as<double>() == data);
+  CHECK(b.as<double>() == nullptr);  // NOLINT(bugprone-use-after-move): defined empty
+  CHECK(b.bytes() == 0);             // NOLINT(bugprone-use-after-move)
+  descend::detail::StateBuffer other(8);
+  other = std::move(moved);
+  CHECK(other.as<double>() == data);
+  CHECK(descend::detail::StateBuffer(0).as<float>() == nullptr);
 }

@@ -517,8 +517,8 @@ class JsonReader : public StateFields {
 
 // Where coefficient (r, c) of a parameter is in its state buffers, which
 // follow the parameter's memory order (view.hpp's for_each_coefficient).
-template <class Scalar>
-Eigen::Index state_index(const View<Scalar>& layout, Eigen::Index r, Eigen::Index c) {
+template <class Layout>
+Eigen::Index state_index(const Layout& layout, Eigen::Index r, Eigen::Index c) {
   const bool inner_is_rows =
       layout.cols == 1 || (layout.rows != 1 && layout.row_stride <= layout.col_stride);
   return inner_is_rows ? c * layout.rows + r : r * layout.cols + c;
@@ -579,7 +579,7 @@ struct CheckpointAccess {
       for (std::size_t b = 0; b < names.size(); ++b) {
         std::string bytes(static_cast<std::size_t>(s.size) * sizeof(Scalar), '\0');
         Scalar* out = reinterpret_cast<Scalar*>(&bytes[0]);
-        const Scalar* buffer = s.buffers.data() + b * s.size;
+        const Scalar* buffer = Opt::buffers(s) + b * s.size;
         for (Index row = 0; row < p.rows; ++row)
           for (Index col = 0; col < p.cols; ++col)
             out[row * p.cols + col] = buffer[state_index(s.layout, row, col)];
@@ -759,7 +759,7 @@ struct CheckpointAccess {
           checkpoint_fail(who(opt, i), " needs the tensor '", name, "', which is not in the file");
         check_tensor(t->first, t->second, p);
         unused.erase(name);
-        Scalar* buffer = s.buffers.data() + b * s.size;
+        Scalar* buffer = Opt::buffers(s) + b * s.size;
         const unsigned char* in = f.data + t->second.begin;
         for (Index row = 0; row < p.rows; ++row)
           for (Index col = 0; col < p.cols; ++col)

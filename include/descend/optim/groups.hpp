@@ -77,7 +77,8 @@ class GroupedOptimizer : public Optimizer<Scalar> {
 
  protected:
   DESCEND_COLD GroupedOptimizer(const char* who, const Options& options)
-      : Optimizer<Scalar>(who), groups_{options} {
+      : Optimizer<Scalar>(who) {
+    groups_.push_back(options);
     this->make_room_for_groups(1);
   }
 
@@ -133,7 +134,7 @@ class GroupedOptimizer : public Optimizer<Scalar> {
     return names_of(*static_cast<const Options*>(options));
   }
 
-  std::vector<Options> groups_;
+  detail::PodVector<Options> groups_;
 };
 
 }  // namespace descend

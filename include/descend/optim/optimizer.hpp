@@ -34,6 +34,8 @@
 
 #include "descend/optim/detail/address_map.hpp"
 #include "descend/optim/detail/overlap.hpp"
+#include "descend/optim/detail/pod_vector.hpp"
+#include "descend/optim/detail/slot.hpp"
 #include "descend/optim/detail/view.hpp"
 #include "descend/optim/errors.hpp"
 #include "descend/optim/param_groups.hpp"
@@ -196,7 +198,7 @@ class Optimizer : public ParamGroups {
         if (r.slot != kNone) {
           Slot& s = slots_[r.slot];
           check_layout(s, p, i);
-          w.state = s.buffers.data();
+          w.state = buffers(s);
           w.step = ++s.step;  // undone below if anything throws
           w.lr = decayed_lr(group, w.step);
           report_.lr[r.group] = w.lr;
@@ -234,7 +236,7 @@ class Optimizer : public ParamGroups {
       Slot& s = slots_[registered_[i].slot];
       Work& w = work_[count++];
       if (&w != &work_[i]) w = work_[i];
-      w.state = s.buffers.data();
+      w.state = buffers(s);
       w.step = ++s.step;
       w.lr = decayed_lr(now_[w.group], s.step);
       report_.lr[w.group] = w.lr;
@@ -426,19 +428,8 @@ class Optimizer : public ParamGroups {
 
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
-  // What step() reads of a slot (key, layout, step, the buffers' address)
-  // fills its first cache line.
-  struct alignas(64) Slot {
-    const void* key = nullptr;
-    detail::View<Scalar> layout;  // shape and strides at creation
-    std::int64_t step = 0;
-    // Back to back; the first starts aligned as Eigen aligns its own arrays
-    // (64 bytes with AVX-512).
-    Eigen::Array<Scalar, Eigen::Dynamic, 1> buffers;
-    Index size = 0;
-    std::size_t owner = kNone;  // the registration whose state this is, if any
-    std::size_t group = 0;      // whose options made its buffers
-  };
+  using Slot = detail::Slot;
+  static Scalar* buffers(const Slot& s) { return s.buffers.as<Scalar>(); }
 
   // Where a registered parameter or gradient is: an object read again at every
   // step (a Matrix or Array), or a fixed view (a Map, Ref or Block).
@@ -607,7 +598,7 @@ class Optimizer : public ParamGroups {
     work.param = {p_data, rows, cols, p_row_stride, p_col_stride};  // from registers
     work.grad = {g_data, rows, cols, g_row_stride, g_col_stride};
     work.grad_scale = group.maximize ? Scalar(-1) : Scalar(1);
-    work.state = slot->buffers.data();
+    work.state = buffers(*slot);
     work.step = ++slot->step;
     work.lr = decayed_lr(group, work.step);
     current_lr_ = apply(&work, 1);
@@ -670,8 +661,8 @@ class Optimizer : public ParamGroups {
     }
   }
 
-  template <class T>
-  static void reserve_one_more(std::vector<T>& v) {
+  template <class Vector>
+  static void reserve_one_more(Vector& v) {
     if (v.size() == v.capacity()) v.reserve(std::max<std::size_t>(16, 2 * v.capacity()));
   }
 
@@ -715,11 +706,13 @@ class Optimizer : public ParamGroups {
   // The checks every update() makes, inlined, with their messages out of line.
   void check_layout(const Slot& s, const detail::View<Scalar>& p,
                     std::size_t registration = kNone) const {
-    const detail::View<Scalar>& q = s.layout;
+    const detail::Layout& q = s.layout;
     if (q.rows == p.rows && q.cols == p.cols && q.row_stride == p.row_stride &&
         q.col_stride == p.col_stride)
       return;
-    detail::fail_layout(who_, registration, p.data, detail::cells_of(p), detail::cells_of(q));
+    detail::fail_layout(who_, registration, p.data, detail::cells_of(p),
+                        detail::cells_of(detail::View<Scalar>{nullptr, q.rows, q.cols,
+                                                              q.row_stride, q.col_stride}));
   }
 
   // A gradient that shares memory with its parameter would be read after
@@ -744,8 +737,10 @@ class Optimizer : public ParamGroups {
 
   DESCEND_ALWAYS_INLINE void check_grad_not_state(const Slot& s,
                                                   const detail::View<const Scalar>& g) const {
-    const detail::View<const Scalar> buffers{s.buffers.data(), s.buffers.size(), 1, 1, 0};
-    if (detail::share_coefficients(buffers, g)) fail_grad_is_state(g.data);
+    const detail::View<const Scalar> state{buffers(s),
+                                           static_cast<Index>(s.buffers.bytes() / sizeof(Scalar)),
+                                           1, 1, 0};
+    if (detail::share_coefficients(state, g)) fail_grad_is_state(g.data);
   }
   [[noreturn]] DESCEND_COLD void fail_grad_is_state(const void* g) const {
     detail::fail<std::invalid_argument>(
@@ -813,8 +808,9 @@ class Optimizer : public ParamGroups {
   }
 
   // Whether registration i's parameter or gradient, where it is now, shares a
-  // coefficient with v.
-  bool meets_now(std::size_t i, const detail::View<const Scalar>& v) const {
+  // coefficient with v. Called only after views_ found v meeting a
+  // registration: on the way to an error, or after moves.
+  DESCEND_COLD bool meets_now(std::size_t i, const detail::View<const Scalar>& v) const {
     const detail::Cells c = detail::cells_of(v);
     return detail::share_coefficients_outlined(c, detail::cells_of(registered_[i].param.get())) ||
            detail::share_coefficients_outlined(c, detail::cells_of(registered_[i].grad.get()));
@@ -890,7 +886,7 @@ class Optimizer : public ParamGroups {
     bool moved = false;
     detail::ViewSet now;              // registered memory where it is now
     std::vector<Slot> fresh;          // state for pairs that have none
-    std::vector<std::size_t> moving;  // room for the registrations whose state is re-keyed
+    detail::PodVector<std::size_t> moving;  // room for the registrations whose state is re-keyed
   };
 
   DESCEND_COLD void plan_settle(Settlement& plan) {
@@ -919,7 +915,7 @@ class Optimizer : public ParamGroups {
         plan.fresh.push_back(make_slot(p, registered_[i].group));
       }
     }
-    plan.moving = std::vector<std::size_t>(rekeyed);
+    plan.moving.resize(rekeyed);
     slots_.reserve(slots_.size() + fresh_count);
     index_.reserve(index_.size() + fresh_count);
   }
@@ -928,7 +924,7 @@ class Optimizer : public ParamGroups {
   // so that two registrations that swapped memory each keep their own.
   DESCEND_COLD void settle(Settlement& plan) noexcept {
     std::vector<Slot>& fresh = plan.fresh;
-    std::vector<std::size_t>& moving = plan.moving;  // as many as plan_settle() counted
+    detail::PodVector<std::size_t>& moving = plan.moving;  // as many as plan_settle() counted
     std::size_t count = 0;
     for (std::size_t i = 0; i < registered_.size(); ++i) {
       const Registration& r = registered_[i];
@@ -947,7 +943,6 @@ class Optimizer : public ParamGroups {
       if (const std::size_t* there = index_.find(to)) erase_slot(*there);  // may renumber slots
       Slot& s = slots_[registered_[i].slot];
       s.key = to;
-      s.layout.data = work_[i].param.data;
       index_.insert(to, registered_[i].slot);
     }
     std::size_t next_fresh = 0;
@@ -1026,7 +1021,7 @@ class Optimizer : public ParamGroups {
     if (!s) detail::fail<std::invalid_argument>(who_, ": parameter has no state yet");
     const std::vector<std::string> names = buffer_names(s->group);
     for (std::size_t b = 0; b < names.size(); ++b) {
-      if (names[b] == name) return StateMap(s->buffers.data() + b * s->size, s->size);
+      if (names[b] == name) return StateMap(buffers(*s) + b * s->size, s->size);
     }
     detail::fail<std::invalid_argument>(who_, ": no state buffer named '", name, "'");
   }
@@ -1055,11 +1050,12 @@ class Optimizer : public ParamGroups {
   DESCEND_COLD Slot make_slot(const detail::View<Scalar>& p, std::size_t group) const {
     Slot s;
     s.key = p.data;
-    s.layout = p;
+    s.layout = detail::layout_of(p);
     s.size = p.size();
     s.group = group;
-    s.buffers.setZero(s.size * static_cast<Index>(buffer_names(group).size()));
-    init_state(s.buffers.data(), s.size, group);
+    s.buffers = detail::StateBuffer(static_cast<std::size_t>(s.size) *
+                                    buffer_names(group).size() * sizeof(Scalar));
+    init_state(buffers(s), s.size, group);
     return s;
   }
 
@@ -1165,20 +1161,20 @@ class Optimizer : public ParamGroups {
   }
 
   double current_lr_ = std::numeric_limits<double>::quiet_NaN();
-  std::vector<GroupSettings> now_;  // each group's settings at this step()
+  detail::PodVector<GroupSettings> now_;  // each group's settings at this step()
   StepReport report_;
   std::vector<std::unique_ptr<GradientTransform<Scalar>>> transforms_;
-  std::vector<Scalar> scales_;  // the transforms' gradient scales, one per registration
+  detail::PodVector<Scalar> scales_;  // the transforms' gradient scales, one per registration
   bool in_transforms_ = false;
   std::vector<Slot> slots_;
   detail::AddressMap index_;  // memory -> slot
   std::size_t next_ = 0;      // the slot find() tries first
-  std::vector<Registration> registered_;
+  detail::PodVector<Registration> registered_;
   std::vector<std::string> names_;  // registered_[i]'s name, "" if none
   detail::AddressMap objects_;      // registered Matrix/Array -> #
   detail::ViewSet views_;           // every registered parameter and gradient
   bool recheck_ = false;            // views_ are not where step() last saw them (refresh_views)
-  std::vector<Work> work_;          // step()'s, kept to reuse its memory
+  detail::PodVector<Work> work_;          // step()'s, kept to reuse its memory
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> scratch_;  // update()'s expression gradients
 };
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "descend/optim/detail/pod_vector.hpp"
 #include "descend/optim/detail/view.hpp"
 
 namespace descend {
@@ -208,7 +209,7 @@ class ViewSet {
     std::size_t id;
   };
   std::map<const char*, Entry> contiguous_;
-  std::vector<Entry> strided_;
+  PodVector<Entry> strided_;
 };
 
 }  // namespace detail
