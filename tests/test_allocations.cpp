@@ -508,6 +508,26 @@ TEMPLATE_TEST_CASE("steps after loading a checkpoint allocate nothing", "[alloca
   CHECK(allocations.load() - before_steps == 0);
 }
 
+// add() reserves step()'s work items with the registrations: step() over
+// state it need not create (here loaded) allocates nothing, however many
+// pairs were added before it (the first add() makes room for 16).
+TEMPLATE_TEST_CASE("steps after loading a checkpoint allocate nothing, with many pairs",
+                   "[allocations][checkpoint]", float, double) {
+  using Matrix = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  std::vector<Matrix> w(40, Matrix::Ones(3, 2)), g(40, Matrix::Constant(3, 2, 0.5));
+  std::vector<Matrix> w2 = w, g2 = g;  // sized once: registered elements never move
+  descend::Adam<TestType> before, after;
+  for (std::size_t i = 0; i < w.size(); ++i) before.add(w[i], g[i]);
+  before.step();
+  const std::string bytes = descend::checkpoint_bytes(before);
+  for (std::size_t i = 0; i < w2.size(); ++i) after.add(w2[i], g2[i]);
+  descend::load_checkpoint_bytes(bytes.data(), bytes.size(), after);
+  const long before_steps = allocations.load();
+  for (int i = 0; i < 3; ++i) after.step();
+  CHECK(allocations.load() - before_steps == 0);
+  CHECK(after.step_count(w2[39]) == 4);
+}
+
 // A schedule's set_momentum() goes through the optimizer's set_options(),
 // whose validation builds no message unless a check fails.
 TEMPLATE_TEST_CASE("cycling an optimizer's momentum or beta1 allocates nothing after the first",

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -632,8 +633,10 @@ class Optimizer : public ParamGroups {
     // Room for one more, grown geometrically, before anything changes; step()
     // never allocates.
     reserve_one_more(registered_);
-    reserve_one_more(work_);
-    reserve_one_more(scales_);
+    // step()'s, sized by the registrations (their own sizes change only in
+    // step(), so a test of those would stop reserving after the first add()).
+    work_.reserve(registered_.capacity());
+    scales_.reserve(registered_.capacity());
     reserve_one_more(names_);
     std::string own_name = name;
     registered_.push_back(Registration{param, grad, kNone, p.data, g.data, group});
@@ -1069,8 +1072,10 @@ class Optimizer : public ParamGroups {
     s.layout = detail::layout_of(p);
     s.size = p.size();
     s.group = group;
-    s.buffers = detail::StateBuffer(static_cast<std::size_t>(s.size) *
-                                    buffer_names(group).size() * sizeof(Scalar));
+    const std::size_t n = static_cast<std::size_t>(s.size), count = buffer_names(group).size();
+    if (count != 0 && n > std::numeric_limits<std::size_t>::max() / sizeof(Scalar) / count)
+      throw std::bad_alloc();  // as Eigen's setZero() threw before: the size would wrap
+    s.buffers = detail::StateBuffer(n * count * sizeof(Scalar));
     init_state(buffers(s), s.size, group);
     return s;
   }
