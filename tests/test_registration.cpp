@@ -5,6 +5,8 @@
 // heap-buffer-overflow, a double update, a quadratic add()).
 #include <algorithm>
 #include <cstdint>
+#include <limits>
+#include <new>
 #include <random>
 #include <type_traits>
 #include <unordered_map>
@@ -507,7 +509,7 @@ TEST_CASE("the registrations' vector grows within reserve() without moving", "[r
 
 TEST_CASE("state buffers start at zero, aligned for AVX-512, and move as their owner",
           "[registration]") {
-  descend::detail::StateBuffer b(3 * 1000 * sizeof(double));
+  descend::detail::StateBuffer b(3 * 1000, sizeof(double));
   const double* data = b.as<double>();
   REQUIRE(data != nullptr);
   CHECK(reinterpret_cast<std::uintptr_t>(data) % 64 == 0);
@@ -517,8 +519,13 @@ TEST_CASE("state buffers start at zero, aligned for AVX-512, and move as their o
   CHECK(moved.as<double>() == data);
   CHECK(b.as<double>() == nullptr);  // NOLINT(bugprone-use-after-move): defined empty
   CHECK(b.bytes() == 0);             // NOLINT(bugprone-use-after-move)
-  descend::detail::StateBuffer other(8);
+  descend::detail::StateBuffer other(1, 8);
   other = std::move(moved);
   CHECK(other.as<double>() == data);
-  CHECK(descend::detail::StateBuffer(0).as<float>() == nullptr);
+  CHECK(descend::detail::StateBuffer(0, sizeof(float)).as<float>() == nullptr);
+  // A size that wraps is refused before anything is allocated.
+  const std::size_t huge = std::numeric_limits<std::size_t>::max() / 4 + 1;
+  CHECK_THROWS_AS(descend::detail::StateBuffer(huge, sizeof(float)), std::bad_alloc);
+  CHECK_THROWS_AS(descend::detail::checked_bytes(huge, 4), std::bad_alloc);
+  CHECK(descend::detail::checked_bytes(huge - 1, 4) == 4 * (huge - 1));
 }

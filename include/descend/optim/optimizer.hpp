@@ -27,7 +27,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -1072,10 +1071,9 @@ class Optimizer : public ParamGroups {
     s.layout = detail::layout_of(p);
     s.size = p.size();
     s.group = group;
-    const std::size_t n = static_cast<std::size_t>(s.size), count = buffer_names(group).size();
-    if (count != 0 && n > std::numeric_limits<std::size_t>::max() / sizeof(Scalar) / count)
-      throw std::bad_alloc();  // as Eigen's setZero() threw before: the size would wrap
-    s.buffers = detail::StateBuffer(n * count * sizeof(Scalar));
+    s.buffers = detail::StateBuffer(
+        detail::checked_bytes(static_cast<std::size_t>(s.size), buffer_names(group).size()),
+        sizeof(Scalar));
     init_state(buffers(s), s.size, group);
     return s;
   }

@@ -31,11 +31,16 @@ struct PodBuffer {
   std::size_t capacity = 0;
 };
 
+// The bytes of n elements of `width` bytes; std::bad_alloc if that wraps.
+inline std::size_t checked_bytes(std::size_t n, std::size_t width) {
+  if (width != 0 && n > std::numeric_limits<std::size_t>::max() / width) throw std::bad_alloc();
+  return n * width;
+}
+
 // Room for `capacity` elements (more than b has), keeping b's. Throws
 // std::bad_alloc, leaving b as it was.
 DESCEND_NOINLINE inline void grow_pod(PodBuffer& b, std::size_t capacity, std::size_t width) {
-  if (capacity > std::numeric_limits<std::size_t>::max() / width) throw std::bad_alloc();
-  void* fresh = std::realloc(b.data, capacity * width);
+  void* fresh = std::realloc(b.data, checked_bytes(capacity, width));
   if (fresh == nullptr) throw std::bad_alloc();
   b.data = fresh;
   b.capacity = capacity;

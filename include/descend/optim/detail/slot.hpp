@@ -9,6 +9,7 @@
 #include <new>
 #include <utility>
 
+#include "descend/optim/detail/pod_vector.hpp"  // checked_bytes
 #include "descend/optim/detail/view.hpp"
 
 namespace descend {
@@ -19,9 +20,10 @@ namespace detail {
 class StateBuffer {
  public:
   StateBuffer() = default;
-  explicit StateBuffer(std::size_t bytes)
-      : data_(bytes == 0 ? nullptr : ::operator new(bytes, kAlign)), bytes_(bytes) {
-    if (data_ != nullptr) std::memset(data_, 0, bytes);
+  // n coefficients of `width` bytes; std::bad_alloc if their size wraps.
+  StateBuffer(std::size_t n, std::size_t width) : bytes_(checked_bytes(n, width)) {
+    data_ = bytes_ == 0 ? nullptr : ::operator new(bytes_, kAlign);
+    if (data_ != nullptr) std::memset(data_, 0, bytes_);
   }
   StateBuffer(StateBuffer&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
