@@ -8,6 +8,8 @@
 #include <limits>
 #include <new>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -426,7 +428,7 @@ TEST_CASE("the address index inserts within reserve() without moving its cells",
   CHECK(map.find(&memory[0]) == nullptr);  // NOLINT(bugprone-use-after-move)
 }
 
-TEST_CASE("the registrations' vector agrees with std::vector through growth, erases and copies",
+TEST_CASE("the registrations' vector agrees with std::vector through inserts, erases and copies",
           "[registration]") {
   struct Item {  // trivially copyable, wider than a word, as Registration is
     long a;
@@ -444,7 +446,7 @@ TEST_CASE("the registrations' vector agrees with std::vector through growth, era
     }));
   };
   for (long round = 0; round < 3000; ++round) {
-    const int what = std::uniform_int_distribution<int>(0, 9)(rng);
+    const int what = std::uniform_int_distribution<int>(0, 10)(rng);
     if (what < 5 || oracle.empty()) {
       const Item x{round, 0.5 * static_cast<double>(round), &oracle};
       v.push_back(x);
@@ -471,6 +473,13 @@ TEST_CASE("the registrations' vector agrees with std::vector through growth, era
     } else if (what == 8) {
       v.pop_back();
       oracle.pop_back();
+    } else if (what == 9) {  // inserted anywhere, an element of its own or not
+      const std::size_t at = std::uniform_int_distribution<std::size_t>(0, v.size())(rng);
+      const std::size_t k = std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng);
+      const Item x = round % 2 == 0 ? oracle[k] : Item{round, -1, nullptr};
+      const Item* got = v.insert(v.begin() + at, round % 2 == 0 ? v[k] : x);
+      CHECK(got == v.begin() + at);  // where it is after any growth
+      oracle.insert(oracle.begin() + static_cast<std::ptrdiff_t>(at), x);
     } else {
       descend::detail::PodVector<Item> copy(v);
       v = std::move(copy);
@@ -528,4 +537,130 @@ TEST_CASE("state buffers start at zero, aligned for AVX-512, and move as their o
   CHECK_THROWS_AS(descend::detail::StateBuffer(huge, sizeof(float)), std::bad_alloc);
   CHECK_THROWS_AS(descend::detail::checked_bytes(huge, 4), std::bad_alloc);
   CHECK(descend::detail::checked_bytes(huge - 1, 4) == 4 * (huge - 1));
+}
+
+TEST_CASE("the overlap index agrees with a pairwise check through inserts, erases and removals",
+          "[registration]") {
+  // Contiguous views (kept sorted by address) and strided ones (in a list),
+  // of floats and doubles, in one buffer: overlapping() must find a view
+  // that shares a coefficient whenever the pairwise check finds one.
+  using descend::detail::Cells;
+  using descend::detail::ViewSet;
+  alignas(8) static char memory[4096];
+  std::mt19937 rng(23);
+  const auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const auto random_view = [&] {
+    Cells c;
+    c.width = pick(0, 1) == 0 ? 4 : 8;
+    c.rows = pick(0, 4);
+    c.cols = pick(1, 4);
+    if (pick(0, 2) == 0) {  // strided: every other row, or row-major with gaps
+      c.row_stride = 2;
+      c.col_stride = 2 * c.rows + pick(0, 2);
+    } else {  // contiguous, column- or row-major
+      const bool col_major = pick(0, 1) == 0;
+      c.row_stride = col_major ? 1 : c.cols;
+      c.col_stride = col_major ? c.rows : 1;
+    }
+    c.data = memory;
+    const descend::detail::Span s = descend::detail::span_of(c);
+    c.data = memory + c.width * pick(0, static_cast<int>((4000 - (s.hi - s.lo)) / c.width));
+    return c;
+  };
+  ViewSet set;
+  std::vector<std::pair<Cells, std::size_t>> oracle;  // id = registration number
+  std::size_t next_id = 0;
+  int found = 0, refused = 0;
+  for (int round = 0; round < 4000; ++round) {
+    const int what = pick(0, 9);
+    if (what < 6 || oracle.empty()) {
+      const Cells v = random_view();
+      std::vector<std::size_t> meets;
+      for (const auto& e : oracle)
+        if (descend::detail::share_coefficients_outlined(v, e.first)) meets.push_back(e.second);
+      const std::size_t got = set.overlapping(v);
+      if (v.size() == 0 || meets.empty()) {
+        REQUIRE(got == ViewSet::kNone);
+        if (v.size() != 0) {
+          set.insert(v, next_id);
+          oracle.emplace_back(v, next_id++);
+        }
+      } else {
+        REQUIRE(std::find(meets.begin(), meets.end(), got) != meets.end());
+        ++refused;
+      }
+      found += meets.empty() ? 0 : 1;
+    } else if (what < 9) {  // erase one view, as inserted
+      const std::size_t k = std::uniform_int_distribution<std::size_t>(0, oracle.size() - 1)(rng);
+      set.erase(oracle[k].first);
+      oracle.erase(oracle.begin() + static_cast<std::ptrdiff_t>(k));
+    } else {  // remove an id; later ids move down by one, as registrations do
+      const std::size_t id =
+          oracle[std::uniform_int_distribution<std::size_t>(0, oracle.size() - 1)(rng)].second;
+      set.remove_id(id);
+      oracle.erase(
+          std::remove_if(oracle.begin(), oracle.end(),
+                         [id](const std::pair<Cells, std::size_t>& e) { return e.second == id; }),
+          oracle.end());
+      for (auto& e : oracle) e.second -= e.second > id ? 1 : 0;
+      next_id -= 1;
+    }
+    if (round % 50 == 0) {  // every view still there is found, under its id
+      for (const auto& e : oracle) REQUIRE(set.overlapping(e.first) == e.second);
+    }
+  }
+  CHECK(found > 100);
+  CHECK(refused > 100);
+  set.clear();
+  for (const auto& e : oracle) CHECK(set.overlapping(e.first) == ViewSet::kNone);
+}
+
+TEST_CASE("the registrations' names agree with std::vector<std::string>", "[registration]") {
+  descend::detail::NameList names;
+  std::vector<std::string> oracle;
+  std::mt19937 rng(5);
+  const char* const words[] = {"", "w", "bias", "layer1.weight", "", "a much longer name than SSO"};
+  for (int round = 0; round < 2000; ++round) {
+    const int what = std::uniform_int_distribution<int>(0, 3)(rng);
+    if (what < 2 || oracle.empty()) {
+      const std::string name = words[std::uniform_int_distribution<int>(0, 5)(rng)] +
+                               std::to_string(round % 7 == 0 ? round : 0);
+      names.reserve_for(name);
+      names.push_back(name);
+      oracle.push_back(name);
+    } else if (what == 2) {
+      const std::size_t k = std::uniform_int_distribution<std::size_t>(0, oracle.size() - 1)(rng);
+      names.erase(k);
+      oracle.erase(oracle.begin() + static_cast<std::ptrdiff_t>(k));
+    } else {
+      const std::string probe =
+          oracle[std::uniform_int_distribution<std::size_t>(0, oracle.size() - 1)(rng)];
+      const std::size_t at = names.find(probe);
+      REQUIRE(at < oracle.size());
+      CHECK(oracle[at] == probe);
+      CHECK(std::find(oracle.begin(), oracle.end(), probe) - oracle.begin() ==
+            static_cast<std::ptrdiff_t>(at));  // the first one
+    }
+    REQUIRE(names.size() == oracle.size());
+    for (std::size_t i = 0; i < oracle.size(); i += 1 + oracle.size() / 8)
+      REQUIRE(names[i] == oracle[i]);
+  }
+  CHECK(names.find("not there") == names.size());
+  const descend::detail::NameList copy = names;
+  for (std::size_t i = 0; i < oracle.size(); ++i) CHECK(copy[i] == oracle[i]);
+}
+
+TEST_CASE("buffer names list PyTorch's names in order, and at most four", "[registration]") {
+  using descend::detail::BufferNames;
+  const BufferNames adam{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+  CHECK(adam.size() == 3);
+  CHECK(adam.find("exp_avg_sq") == 1);
+  CHECK(adam.find("exp_av") == 3);
+  CHECK(adam.strings() == std::vector<std::string>{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"});
+  CHECK(adam.joined() == "exp_avg, exp_avg_sq, max_exp_avg_sq");
+  CHECK(BufferNames().joined() == "none");
+  CHECK(BufferNames().strings().empty());
+  BufferNames four{"a", "b", "c", "d"};
+  CHECK_THROWS_AS(four.push_back("e"), std::length_error);
+  CHECK(four.size() == 4);
 }

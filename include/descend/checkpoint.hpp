@@ -575,7 +575,7 @@ struct CheckpointAccess {
         checkpoint_fail(opt.who_, ": registered parameter #", i, " is now ", p.rows, "x", p.cols,
                         " but its state was made for ", s.layout.rows, "x", s.layout.cols);
       state[std::to_string(i)] = {{"step", s.step}};
-      const std::vector<std::string> names = opt.buffer_names(s.group);
+      const detail::BufferNames names = opt.group_buffers(s.group);
       for (std::size_t b = 0; b < names.size(); ++b) {
         std::string bytes(static_cast<std::size_t>(s.size) * sizeof(Scalar), '\0');
         Scalar* out = reinterpret_cast<Scalar*>(&bytes[0]);
@@ -751,7 +751,7 @@ struct CheckpointAccess {
       if (p.size() == 0) checkpoint_fail(who(opt, i), " is empty but the file has state for it");
       Slot s = opt.make_slot(p, r.group);
       s.step = step.get<std::int64_t>();
-      const std::vector<std::string> names = opt.buffer_names_at(staged_at(r.group));
+      const detail::BufferNames names = opt.buffer_names_at(staged_at(r.group));
       for (std::size_t b = 0; b < names.size(); ++b) {
         const std::string name = concat("state.", key, ".", names[b]);
         const auto t = f.tensors.find(name);

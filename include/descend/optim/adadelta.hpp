@@ -64,8 +64,7 @@ class Adadelta : public GroupedOptimizer<Scalar, AdadeltaOptions> {
   bool same_buffers(const AdadeltaOptions& /*a*/, const AdadeltaOptions& /*b*/) const override {
     return true;
   }
-  DESCEND_COLD std::vector<std::string> names_of(
-      const AdadeltaOptions& /*options*/) const override {
+  DESCEND_COLD detail::BufferNames names_of(const AdadeltaOptions& /*options*/) const override {
     return {"square_avg", "acc_delta"};
   }
 

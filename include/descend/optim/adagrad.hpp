@@ -65,7 +65,7 @@ class Adagrad : public GroupedOptimizer<Scalar, AdagradOptions> {
   bool same_buffers(const AdagradOptions& /*a*/, const AdagradOptions& /*b*/) const override {
     return true;
   }
-  DESCEND_COLD std::vector<std::string> names_of(const AdagradOptions& /*options*/) const override {
+  DESCEND_COLD detail::BufferNames names_of(const AdagradOptions& /*options*/) const override {
     return {"sum"};
   }
 

@@ -79,7 +79,7 @@ class Adam : public GroupedOptimizer<Scalar, AdamOptions> {
     this->check_.that(!adamw_ || options.decoupled_weight_decay,
                       "an AdamW group needs decoupled_weight_decay (give AdamW AdamWOptions)");
   }
-  DESCEND_COLD std::vector<std::string> names_of(const AdamOptions& options) const override {
+  DESCEND_COLD detail::BufferNames names_of(const AdamOptions& options) const override {
     if (options.amsgrad) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     return {"exp_avg", "exp_avg_sq"};
   }

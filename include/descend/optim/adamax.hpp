@@ -61,7 +61,7 @@ class Adamax : public GroupedOptimizer<Scalar, AdamaxOptions> {
   DESCEND_COLD void check_options(const AdamaxOptions& options) const override {
     detail::check_adam_options<Scalar>(this->check_, options);
   }
-  DESCEND_COLD std::vector<std::string> names_of(const AdamaxOptions&) const override {
+  DESCEND_COLD detail::BufferNames names_of(const AdamaxOptions&) const override {
     return {"exp_avg", "exp_inf"};
   }
   bool same_buffers(const AdamaxOptions&, const AdamaxOptions&) const override { return true; }

@@ -82,9 +82,7 @@ class Asgd : public GroupedOptimizer<Scalar, AsgdOptions> {
     check.finite_non_negative("t0", options.t0);
     check.template representable<Scalar>("weight_decay", options.weight_decay);
   }
-  DESCEND_COLD std::vector<std::string> names_of(const AsgdOptions&) const override {
-    return {"ax"};
-  }
+  DESCEND_COLD detail::BufferNames names_of(const AsgdOptions&) const override { return {"ax"}; }
   bool same_buffers(const AsgdOptions&, const AsgdOptions&) const override { return true; }
 
   DESCEND_NOINLINE double apply(const Work* work, std::size_t count) override {

@@ -20,26 +20,18 @@
 namespace descend {
 namespace detail {
 
-// Buffer names for a message: "exp_avg, exp_avg_sq", or "none".
-DESCEND_COLD inline std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out.empty() ? "none" : out;
-}
-
 // A group's buffers (`have`) differ from those of new options (`want`): from
 // set_options() or, `checkpoint`, from a checkpoint's options. Not a template,
 // so that every optimizer shares it.
 [[noreturn]] DESCEND_COLD inline void fail_buffers(const char* who, std::size_t group,
-                                                  const std::vector<std::string>& have,
-                                                  const std::vector<std::string>& want,
-                                                  bool checkpoint) {
+                                                   const BufferNames& have, const BufferNames& want,
+                                                   bool checkpoint) {
   if (checkpoint)
     fail<std::invalid_argument>(who, ": group ", group, " has options that give buffers (",
-                                joined(have), ") but the checkpoint's options give (",
-                                joined(want), ")");
-  fail<std::invalid_argument>(who, ": group ", group, " has state with buffers (", joined(have),
-                              ") and these options need (", joined(want),
+                                have.joined(), ") but the checkpoint's options give (",
+                                want.joined(), ")");
+  fail<std::invalid_argument>(who, ": group ", group, " has state with buffers (", have.joined(),
+                              ") and these options need (", want.joined(),
                               "); forget() its parameters, or reset(), before changing them");
 }
 
@@ -71,13 +63,8 @@ class GroupedOptimizer : public Optimizer<Scalar> {
     groups_[group] = options;
   }
 
-  DESCEND_NOINLINE std::vector<std::string> buffer_names(std::size_t group = 0) const override {
-    return names_of(groups_[this->checked(group)]);
-  }
-
  protected:
-  DESCEND_COLD GroupedOptimizer(const char* who, const Options& options)
-      : Optimizer<Scalar>(who) {
+  DESCEND_COLD GroupedOptimizer(const char* who, const Options& options) : Optimizer<Scalar>(who) {
     groups_.push_back(options);
     this->make_room_for_groups(1);
   }
@@ -90,7 +77,7 @@ class GroupedOptimizer : public Optimizer<Scalar> {
   }
   virtual void check_options(const Options& options) const = 0;
   // The state buffers a parameter gets under these options, by PyTorch's names.
-  virtual std::vector<std::string> names_of(const Options& options) const = 0;
+  virtual detail::BufferNames names_of(const Options& options) const = 0;
   // Whether a and b give the same buffers (without allocating: a cyclic
   // schedule sets the momentum at every step).
   virtual bool same_buffers(const Options& a, const Options& b) const = 0;
@@ -130,8 +117,11 @@ class GroupedOptimizer : public Optimizer<Scalar> {
     if (!same_buffers(groups_[group], staged))
       detail::fail_buffers(this->who_, group, names_of(groups_[group]), names_of(staged), true);
   }
-  std::vector<std::string> buffer_names_at(const void* options) const override {
+  detail::BufferNames buffer_names_at(const void* options) const override {
     return names_of(*static_cast<const Options*>(options));
+  }
+  detail::BufferNames group_buffers(std::size_t group) const override {
+    return names_of(groups_[this->checked(group)]);
   }
 
   detail::PodVector<Options> groups_;

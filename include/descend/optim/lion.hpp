@@ -63,7 +63,7 @@ class Lion : public GroupedOptimizer<Scalar, LionOptions> {
     detail::check_betas(this->check_, options.beta1, options.beta2);
     this->check_.template representable<Scalar>("weight_decay", options.weight_decay);
   }
-  DESCEND_COLD std::vector<std::string> names_of(const LionOptions&) const override {
+  DESCEND_COLD detail::BufferNames names_of(const LionOptions&) const override {
     return {"exp_avg"};
   }
   bool same_buffers(const LionOptions&, const LionOptions&) const override { return true; }

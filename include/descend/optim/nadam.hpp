@@ -100,7 +100,7 @@ class Nadam : public GroupedOptimizer<Scalar, NadamOptions> {
                                           " makes mu_1 = 1 as ", detail::scalar_name<Scalar>(),
                                           " (the optimizer's Scalar): 1 - mu_product would be 0");
   }
-  DESCEND_COLD std::vector<std::string> names_of(const NadamOptions&) const override {
+  DESCEND_COLD detail::BufferNames names_of(const NadamOptions&) const override {
     return {"exp_avg", "exp_avg_sq"};
   }
   bool same_buffers(const NadamOptions&, const NadamOptions&) const override { return true; }

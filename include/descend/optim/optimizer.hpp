@@ -33,6 +33,8 @@
 #include <vector>
 
 #include "descend/optim/detail/address_map.hpp"
+#include "descend/optim/detail/buffer_names.hpp"
+#include "descend/optim/detail/name_list.hpp"
 #include "descend/optim/detail/overlap.hpp"
 #include "descend/optim/detail/pod_vector.hpp"
 #include "descend/optim/detail/slot.hpp"
@@ -281,7 +283,7 @@ class Optimizer : public ParamGroups {
   std::size_t num_registered() const { return registered_.size(); }
   // The name registered pair #i was given ("" if none); std::out_of_range if
   // there is no such pair.
-  const std::string& name(std::size_t registration) const {
+  std::string name(std::size_t registration) const {
     if (registration >= names_.size())
       detail::fail<std::out_of_range>(who_, ": registered parameter #", registration,
                                       " does not exist (", names_.size(), " registered)");
@@ -320,7 +322,9 @@ class Optimizer : public ParamGroups {
     return state_of(lookup(param.derived()), name);
   }
   // Names of the state buffers each parameter of a group gets with its options.
-  virtual std::vector<std::string> buffer_names(std::size_t group = 0) const = 0;
+  std::vector<std::string> buffer_names(std::size_t group = 0) const {
+    return group_buffers(group).strings();
+  }
 
   // Drops one parameter's state; its next update starts afresh. Returns
   // whether there was any. A registered parameter stays registered, and is
@@ -384,7 +388,12 @@ class Optimizer : public ParamGroups {
   // Room for `n` groups, made before a group is added: step() never allocates.
   DESCEND_COLD void make_room_for_groups(std::size_t n) {
     now_.resize(std::max(now_.size(), n));
-    report_.lr.resize(std::max(report_.lr.size(), n));
+    if (n > report_.lr.size()) {
+      // Not resize(): its growth path is 0.5 KB in every file using an optimizer.
+      std::vector<double> lr(n);
+      std::copy(report_.lr.begin(), report_.lr.end(), lr.begin());
+      report_.lr.swap(lr);
+    }
   }
 
   // One parameter's part in an update.
@@ -420,7 +429,9 @@ class Optimizer : public ParamGroups {
   // Throws std::invalid_argument unless the Options at `options` are valid
   // and give the buffers that group `group`'s give.
   virtual void check_options_at(const void* options, std::size_t group) const = 0;
-  virtual std::vector<std::string> buffer_names_at(const void* options) const = 0;
+  virtual detail::BufferNames buffer_names_at(const void* options) const = 0;
+  // A group's buffer names; std::out_of_range if there is no such group.
+  virtual detail::BufferNames group_buffers(std::size_t group) const = 0;
 
  private:
   template <class>
@@ -615,9 +626,9 @@ class Optimizer : public ParamGroups {
                                 std::size_t group, const std::string& name) {
     checked(group);
     if (!name.empty()) {
-      const auto same = std::find(names_.begin(), names_.end(), name);
-      if (same != names_.end())
-        detail::fail<std::invalid_argument>(who_, ": registered parameter #", same - names_.begin(),
+      const std::size_t same = names_.find(name);
+      if (same < names_.size())
+        detail::fail<std::invalid_argument>(who_, ": registered parameter #", same,
                                             " is already named '", name, "'");
     }
     const detail::View<Scalar> p = param.get();
@@ -636,8 +647,7 @@ class Optimizer : public ParamGroups {
     // step(), so a test of those would stop reserving after the first add()).
     work_.reserve(registered_.capacity());
     scales_.reserve(registered_.capacity());
-    reserve_one_more(names_);
-    std::string own_name = name;
+    names_.reserve_for(name);
     registered_.push_back(Registration{param, grad, kNone, p.data, g.data, group});
     // Out of memory in any of these takes back what came before.
     int done = 0;
@@ -653,7 +663,7 @@ class Optimizer : public ParamGroups {
       registered_.pop_back();
       throw;
     }
-    names_.push_back(std::move(own_name));  // within capacity: cannot throw
+    names_.push_back(name);  // within capacity: cannot throw
     // State that update() made at this memory becomes the registration's
     // own, so that update() of it is refused from now on.
     const std::size_t* there = p.size() == 0 ? nullptr : index_.find(p.data);
@@ -755,9 +765,8 @@ class Optimizer : public ParamGroups {
 
   DESCEND_ALWAYS_INLINE void check_grad_not_state(const Slot& s,
                                                   const detail::View<const Scalar>& g) const {
-    const detail::View<const Scalar> state{buffers(s),
-                                           static_cast<Index>(s.buffers.bytes() / sizeof(Scalar)),
-                                           1, 1, 0};
+    const detail::View<const Scalar> state{
+        buffers(s), static_cast<Index>(s.buffers.bytes() / sizeof(Scalar)), 1, 1, 0};
     if (detail::share_coefficients(state, g)) fail_grad_is_state(g.data);
   }
   [[noreturn]] DESCEND_COLD void fail_grad_is_state(const void* g) const {
@@ -891,7 +900,7 @@ class Optimizer : public ParamGroups {
     }
     views_.remove_id(reg);
     registered_.erase(registered_.begin() + static_cast<std::ptrdiff_t>(reg));
-    names_.erase(names_.begin() + static_cast<std::ptrdiff_t>(reg));
+    names_.erase(reg);
     if (work_.size() > registered_.size()) work_.pop_back();
   }
 
@@ -902,8 +911,8 @@ class Optimizer : public ParamGroups {
   // nothing; settle() then cannot throw. The transforms run in between.
   struct Settlement {
     bool moved = false;
-    detail::ViewSet now;              // registered memory where it is now
-    std::vector<Slot> fresh;          // state for pairs that have none
+    detail::ViewSet now;                    // registered memory where it is now
+    std::vector<Slot> fresh;                // state for pairs that have none
     detail::PodVector<std::size_t> moving;  // room for the registrations whose state is re-keyed
   };
 
@@ -1037,10 +1046,9 @@ class Optimizer : public ParamGroups {
 
   DESCEND_COLD StateMap state_of(const Slot* s, const std::string& name) const {
     if (!s) detail::fail<std::invalid_argument>(who_, ": parameter has no state yet");
-    const std::vector<std::string> names = buffer_names(s->group);
-    for (std::size_t b = 0; b < names.size(); ++b) {
-      if (names[b] == name) return StateMap(buffers(*s) + b * s->size, s->size);
-    }
+    const detail::BufferNames names = group_buffers(s->group);
+    const std::size_t b = names.find(name);
+    if (b < names.size()) return StateMap(buffers(*s) + b * s->size, s->size);
     detail::fail<std::invalid_argument>(who_, ": no state buffer named '", name, "'");
   }
 
@@ -1072,7 +1080,7 @@ class Optimizer : public ParamGroups {
     s.size = p.size();
     s.group = group;
     s.buffers = detail::StateBuffer(
-        detail::checked_bytes(static_cast<std::size_t>(s.size), buffer_names(group).size()),
+        detail::checked_bytes(static_cast<std::size_t>(s.size), group_buffers(group).size()),
         sizeof(Scalar));
     init_state(buffers(s), s.size, group);
     return s;
@@ -1189,11 +1197,11 @@ class Optimizer : public ParamGroups {
   detail::AddressMap index_;  // memory -> slot
   std::size_t next_ = 0;      // the slot find() tries first
   detail::PodVector<Registration> registered_;
-  std::vector<std::string> names_;  // registered_[i]'s name, "" if none
-  detail::AddressMap objects_;      // registered Matrix/Array -> #
-  detail::ViewSet views_;           // every registered parameter and gradient
-  bool recheck_ = false;            // views_ are not where step() last saw them (refresh_views)
-  detail::PodVector<Work> work_;          // step()'s, kept to reuse its memory
+  detail::NameList names_;        // registered_[i]'s name, "" if none
+  detail::AddressMap objects_;    // registered Matrix/Array -> #
+  detail::ViewSet views_;         // every registered parameter and gradient
+  bool recheck_ = false;          // views_ are not where step() last saw them (refresh_views)
+  detail::PodVector<Work> work_;  // step()'s, kept to reuse its memory
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> scratch_;  // update()'s expression gradients
 };
 

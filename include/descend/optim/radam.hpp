@@ -77,7 +77,7 @@ class Radam : public GroupedOptimizer<Scalar, RadamOptions> {
   DESCEND_COLD void check_options(const RadamOptions& options) const override {
     detail::check_adam_options<Scalar>(this->check_, options);
   }
-  DESCEND_COLD std::vector<std::string> names_of(const RadamOptions&) const override {
+  DESCEND_COLD detail::BufferNames names_of(const RadamOptions&) const override {
     return {"exp_avg", "exp_avg_sq"};
   }
   bool same_buffers(const RadamOptions&, const RadamOptions&) const override { return true; }

@@ -78,8 +78,8 @@ class Rmsprop : public GroupedOptimizer<Scalar, RmspropOptions> {
     check.template representable<Scalar>("weight_decay", options.weight_decay);
     check.in_range("momentum", options.momentum, 0, 1, true);
   }
-  DESCEND_COLD std::vector<std::string> names_of(const RmspropOptions& options) const override {
-    std::vector<std::string> names{"square_avg"};
+  DESCEND_COLD detail::BufferNames names_of(const RmspropOptions& options) const override {
+    detail::BufferNames names{"square_avg"};
     if (options.centered) names.push_back("grad_avg");
     if (options.momentum > 0) names.push_back("momentum_buffer");
     return names;

@@ -96,7 +96,7 @@ class Rprop : public GroupedOptimizer<Scalar, RpropOptions> {
           " would have no effect: Rprop's lr only sets a parameter's first step_size (as "
           "PyTorch's); use 0");
   }
-  DESCEND_COLD std::vector<std::string> names_of(const RpropOptions&) const override {
+  DESCEND_COLD detail::BufferNames names_of(const RpropOptions&) const override {
     return {"prev", "step_size"};
   }
   bool same_buffers(const RpropOptions&, const RpropOptions&) const override { return true; }

@@ -76,7 +76,7 @@ class Sgd : public GroupedOptimizer<Scalar, SgdOptions> {
           ": nesterov needs momentum > 0 and dampening = 0 (momentum = ", options.momentum,
           ", dampening = ", options.dampening, ")");
   }
-  DESCEND_COLD std::vector<std::string> names_of(const SgdOptions& options) const override {
+  DESCEND_COLD detail::BufferNames names_of(const SgdOptions& options) const override {
     if (options.momentum == 0) return {};
     return {"momentum_buffer"};
   }
