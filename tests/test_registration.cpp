@@ -428,7 +428,7 @@ TEST_CASE("the address index inserts within reserve() without moving its cells",
   CHECK(map.find(&memory[0]) == nullptr);  // NOLINT(bugprone-use-after-move)
 }
 
-TEST_CASE("the registrations' vector agrees with std::vector through inserts, erases and copies",
+TEST_CASE("the registrations' vector agrees with std::vector through growth, erases and copies",
           "[registration]") {
   struct Item {  // trivially copyable, wider than a word, as Registration is
     long a;
@@ -446,7 +446,7 @@ TEST_CASE("the registrations' vector agrees with std::vector through inserts, er
     }));
   };
   for (long round = 0; round < 3000; ++round) {
-    const int what = std::uniform_int_distribution<int>(0, 10)(rng);
+    const int what = std::uniform_int_distribution<int>(0, 9)(rng);
     if (what < 5 || oracle.empty()) {
       const Item x{round, 0.5 * static_cast<double>(round), &oracle};
       v.push_back(x);
@@ -473,13 +473,6 @@ TEST_CASE("the registrations' vector agrees with std::vector through inserts, er
     } else if (what == 8) {
       v.pop_back();
       oracle.pop_back();
-    } else if (what == 9) {  // inserted anywhere, an element of its own or not
-      const std::size_t at = std::uniform_int_distribution<std::size_t>(0, v.size())(rng);
-      const std::size_t k = std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng);
-      const Item x = round % 2 == 0 ? oracle[k] : Item{round, -1, nullptr};
-      const Item* got = v.insert(v.begin() + at, round % 2 == 0 ? v[k] : x);
-      CHECK(got == v.begin() + at);  // where it is after any growth
-      oracle.insert(oracle.begin() + static_cast<std::ptrdiff_t>(at), x);
     } else {
       descend::detail::PodVector<Item> copy(v);
       v = std::move(copy);

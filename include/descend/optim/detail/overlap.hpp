@@ -7,7 +7,10 @@
 #include <cstddef>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "descend/optim/detail/pod_vector.hpp"
 #include "descend/optim/detail/view.hpp"
@@ -127,13 +130,8 @@ DESCEND_ALWAYS_INLINE bool share_coefficients(const View<T>& a, const View<U>& b
 }
 
 // Views (of float or double coefficients, as bytes) that share no coefficient
-// with each other, each with an id. Contiguous ones are kept sorted by
-// address, so a new one finds its neighbours in O(log n); strided ones, rare,
-// in a list. Both are PodVectors, whose growth every element type shares (a
-// std::map compiled its tree code into every file that registers a
-// parameter). Registering n parameters in descending address order moves
-// n^2/2 entries of 72 bytes: for 10 000, 3.6 GB of memmove, a fraction of a
-// second.
+// with each other, each with an id. Contiguous ones are kept by address, so a
+// new one finds its neighbours in O(log n); strided ones, rare, in a list.
 class ViewSet {
  public:
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
@@ -142,13 +140,14 @@ class ViewSet {
   std::size_t overlapping(const Cells& v) const {
     if (v.size() == 0) return kNone;
     const Span s = span_of(v);
-    const Entry* it = first_after(s.lo);
+    auto it = contiguous_.upper_bound(s.lo);
     if (it != contiguous_.begin()) {
-      const Entry& before = it[-1];
-      if (before.span.meets(s) && share_coefficients_outlined(v, before.view)) return before.id;
+      const auto before = std::prev(it);
+      if (before->second.span.meets(s) && share_coefficients_outlined(v, before->second.view))
+        return before->second.id;
     }
-    for (; it != contiguous_.end() && it->span.lo < s.hi; ++it) {
-      if (share_coefficients_outlined(v, it->view)) return it->id;
+    for (; it != contiguous_.end() && it->first < s.hi; ++it) {
+      if (share_coefficients_outlined(v, it->second.view)) return it->second.id;
     }
     for (const Entry& e : strided_) {
       if (share_coefficients_outlined(v, e.view)) return e.id;
@@ -156,13 +155,12 @@ class ViewSet {
     return kNone;
   }
 
-  // Adds v, which must share no coefficient with any view in the set. Throws
-  // std::bad_alloc, changing nothing.
+  // Adds v, which must share no coefficient with any view in the set.
   void insert(const Cells& v, std::size_t id) {
     if (v.size() == 0) return;
     const Entry e{v, span_of(v), id};
     if (is_contiguous(v))
-      contiguous_.insert(first_after(e.span.lo), e);
+      contiguous_.emplace(e.span.lo, e);
     else
       strided_.push_back(e);
   }
@@ -171,14 +169,12 @@ class ViewSet {
   void erase(const Cells& v) {
     if (v.size() == 0) return;
     if (is_contiguous(v)) {
-      Entry* after = first_after(v.data);
-      if (after != contiguous_.begin() && after[-1].view.data == v.data)
-        contiguous_.erase(after - 1);
+      contiguous_.erase(span_of(v).lo);
       return;
     }
-    for (Entry& e : strided_) {
-      if (e.view.data == v.data) {
-        strided_.erase(&e);
+    for (std::size_t i = 0; i < strided_.size(); ++i) {
+      if (strided_[i].view.data == v.data) {
+        strided_.erase(strided_.begin() + static_cast<std::ptrdiff_t>(i));
         return;
       }
     }
@@ -187,8 +183,18 @@ class ViewSet {
   // Removes every view with this id and renumbers the later ids down by one.
   // Never allocates.
   void remove_id(std::size_t id) {
-    drop(contiguous_, id);
-    drop(strided_, id);
+    for (auto it = contiguous_.begin(); it != contiguous_.end();) {
+      if (it->second.id == id) {
+        it = contiguous_.erase(it);
+      } else {
+        it->second.id -= it->second.id > id ? 1 : 0;
+        ++it;
+      }
+    }
+    strided_.erase(std::remove_if(strided_.begin(), strided_.end(),
+                                  [id](const Entry& e) { return e.id == id; }),
+                   strided_.end());
+    for (Entry& e : strided_) e.id -= e.id > id ? 1 : 0;
   }
 
   void clear() {
@@ -202,25 +208,7 @@ class ViewSet {
     Span span;
     std::size_t id;
   };
-
-  // The first contiguous view that starts after `lo`.
-  const Entry* first_after(const char* lo) const {
-    return std::upper_bound(
-        contiguous_.begin(), contiguous_.end(), lo,
-        [](const char* x, const Entry& e) { return std::less<const char*>()(x, e.span.lo); });
-  }
-  Entry* first_after(const char* lo) {
-    return const_cast<Entry*>(static_cast<const ViewSet*>(this)->first_after(lo));
-  }
-
-  static void drop(PodVector<Entry>& list, std::size_t id) {
-    list.erase(
-        std::remove_if(list.begin(), list.end(), [id](const Entry& e) { return e.id == id; }),
-        list.end());
-    for (Entry& e : list) e.id -= e.id > id ? 1 : 0;
-  }
-
-  PodVector<Entry> contiguous_;  // by span.lo
+  std::map<const char*, Entry> contiguous_;
   PodVector<Entry> strided_;
 };
 

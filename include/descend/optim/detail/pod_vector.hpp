@@ -107,16 +107,6 @@ class PodVector {
     std::memcpy(static_cast<void*>(data() + b_.size), from, sizeof(T));
     ++b_.size;
   }
-  // Inserts x before `at`; x may be one of the elements.
-  T* insert(T* at, const T& x) {
-    const T copy = x;
-    const std::size_t i = static_cast<std::size_t>(at - begin());
-    if (b_.size == b_.capacity) grow_pod(b_, std::max<std::size_t>(4, 2 * b_.capacity), sizeof(T));
-    copy_bytes(data() + i + 1, data() + i, b_.size - i, true);
-    std::memcpy(static_cast<void*>(data() + i), &copy, sizeof(T));
-    ++b_.size;
-    return data() + i;
-  }
   void pop_back() { --b_.size; }
   // New elements are value-initialized, as std::vector's.
   void resize(std::size_t n) {
