@@ -19,7 +19,10 @@
 # directly in Eigen, the baseline), each optimizer alone through update() and
 # add()/step() for float and double, and <Eigen/Core> alone. With --repeat N
 # each figure is the smallest of N runs (CPU time is noisy on a shared
-# machine; memory and size are not).
+# machine; memory and size are not). Each header-only figure of a user or
+# optimizer TU comes with its ratio to plain Eigen compiled just before it
+# (best of N too): on a shared machine whose speed drifts within a run, the
+# ratio is the figure to compare.
 #
 # Each TU is measured twice: header-only, and in the precompiled mode
 # (-DDESCEND_PRECOMPILED, as linking descend::precompiled sets; the last row
@@ -145,9 +148,9 @@ label() {
 }
 target() {
   case $1 in
-    user) echo "<= 3 s, <= 40 KB" ;;
+    user) echo "<= 3 s (2.3x plain Eigen's 1.3 s), <= 40 KB" ;;
     plain_eigen|eigen_core|precompiled_library|isa_*) echo "" ;;
-    *) echo "<= 2 s" ;;
+    *) echo "<= 2 s (1.5x)" ;;
   esac
 }
 
@@ -187,8 +190,8 @@ header="| TU | target |"
 rule="|---|---|"
 for cxx in "${compilers[@]}"; do
   version=$("$cxx" --version | head -1 | grep -o '[0-9][0-9.]*' | head -1)
-  header+=" ${cxx} ${version}: header-only CPU s | MiB | .text KiB | precompiled CPU s | MiB | .text KiB |"
-  rule+="---:|---:|---:|---:|---:|---:|"
+  header+=" ${cxx} ${version}: header-only CPU s | × plain Eigen | MiB | .text KiB | precompiled CPU s | MiB | .text KiB |"
+  rule+="---:|---:|---:|---:|---:|---:|---:|"
 done
 echo "$header"
 echo "$rule"
@@ -200,15 +203,26 @@ cell() {  # compiler case extra-flags -> " cpu | MiB | KiB |"
   read -r cpu peak text <<< "$result"
   awk -v c="$cpu" -v p="$peak" -v t="$text" 'BEGIN { printf " %.2f | %.0f | %.1f |", c, p / 1024, t / 1024 }'
 }
+# A header-only cell with its ratio to plain Eigen compiled right before it,
+# so that the ratio holds when the shared machine's speed drifts during the run.
+paired_cell() {  # compiler case -> " cpu | ratio | MiB | KiB |"
+  local base result base_cpu cpu peak text
+  base=$(measure "$1" plain_eigen) || return 1
+  result=$(measure "$@") || return 1
+  read -r base_cpu _ _ <<< "$base"
+  read -r cpu peak text <<< "$result"
+  awk -v c="$cpu" -v b="$base_cpu" -v p="$peak" -v t="$text" \
+    'BEGIN { printf " %.2f | %.2f | %.0f | %.1f |", c, c / b, p / 1024, t / 1024 }'
+}
 for name in "${cases[@]}"; do
   if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qxF "$name"; then continue; fi
   row="| $(label "$name") | $(target "$name") |"
   for cxx in "${compilers[@]}"; do
     case $name in
-      user|[A-Z]*) row+=$(cell "$cxx" "$name") || exit 1
+      user|[A-Z]*) row+=$(paired_cell "$cxx" "$name") || exit 1
                    row+=$(cell "$cxx" "$name" -DDESCEND_PRECOMPILED) || exit 1 ;;
-      precompiled_library|isa_*) row+=" | | |$(cell "$cxx" "$name" "$(library_flags "$name")")" || exit 1 ;;
-      *) row+="$(cell "$cxx" "$name") | | |" || exit 1 ;;
+      precompiled_library|isa_*) row+=" | | | |$(cell "$cxx" "$name" "$(library_flags "$name")")" || exit 1 ;;
+      *) row+="$(cell "$cxx" "$name" | sed 's/^\( [^|]*|\)/\1 |/') | | |" || exit 1 ;;
     esac
   done
   echo "$row"
