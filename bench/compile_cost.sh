@@ -20,9 +20,9 @@
 # add()/step() for float and double, and <Eigen/Core> alone. With --repeat N
 # each figure is the smallest of N runs (CPU time is noisy on a shared
 # machine; memory and size are not). Each header-only figure of a user or
-# optimizer TU comes with its ratio to plain Eigen compiled just before it
-# (best of N too): on a shared machine whose speed drifts within a run, the
-# ratio is the figure to compare.
+# optimizer TU comes with its ratio to plain Eigen, compiled just before it
+# in each of the N rounds (best of N for each): on a shared machine whose
+# speed drifts within a run, the ratio is the figure to compare.
 #
 # Each TU is measured twice: header-only, and in the precompiled mode
 # (-DDESCEND_PRECOMPILED, as linking descend::precompiled sets; the last row
@@ -203,14 +203,19 @@ cell() {  # compiler case extra-flags -> " cpu | MiB | KiB |"
   read -r cpu peak text <<< "$result"
   awk -v c="$cpu" -v p="$peak" -v t="$text" 'BEGIN { printf " %.2f | %.0f | %.1f |", c, p / 1024, t / 1024 }'
 }
-# A header-only cell with its ratio to plain Eigen compiled right before it,
-# so that the ratio holds when the shared machine's speed drifts during the run.
+# A header-only cell with its ratio to plain Eigen, each round compiling plain
+# Eigen right before the TU (best of the rounds for each), so that the ratio
+# holds when the shared machine's speed drifts during the run.
 paired_cell() {  # compiler case -> " cpu | ratio | MiB | KiB |"
-  local base result base_cpu cpu peak text
-  base=$(measure "$1" plain_eigen) || return 1
-  result=$(measure "$@") || return 1
-  read -r base_cpu _ _ <<< "$base"
-  read -r cpu peak text <<< "$result"
+  local rounds=$repeat repeat=1 base result b c peak text base_cpu= cpu=
+  for _ in $(seq "$rounds"); do
+    base=$(measure "$1" plain_eigen) || return 1
+    result=$(measure "$@") || return 1
+    read -r b _ _ <<< "$base"
+    read -r c peak text <<< "$result"
+    if [ -z "$base_cpu" ] || awk -v a="$b" -v m="$base_cpu" 'BEGIN { exit !(a < m) }'; then base_cpu=$b; fi
+    if [ -z "$cpu" ] || awk -v a="$c" -v m="$cpu" 'BEGIN { exit !(a < m) }'; then cpu=$c; fi
+  done
   awk -v c="$cpu" -v b="$base_cpu" -v p="$peak" -v t="$text" \
     'BEGIN { printf " %.2f | %.2f | %.0f | %.1f |", c, c / b, p / 1024, t / 1024 }'
 }

@@ -389,7 +389,8 @@ class Optimizer : public ParamGroups {
   DESCEND_COLD void make_room_for_groups(std::size_t n) {
     now_.resize(std::max(now_.size(), n));
     if (n > report_.lr.size()) {
-      // Not resize(): its growth path is 0.5 KB in every file using an optimizer.
+      // Not resize(): its growth path is 0.5 KB in every file using an
+      // optimizer. Grown exactly: groups are added one at a time and are few.
       std::vector<double> lr(n);
       std::copy(report_.lr.begin(), report_.lr.end(), lr.begin());
       report_.lr.swap(lr);

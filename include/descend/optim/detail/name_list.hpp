@@ -28,12 +28,15 @@ class NameList {
     return i;
   }
 
-  // Room for `name` at the end, grown geometrically: push_back(name) cannot
-  // throw then. Throws std::bad_alloc, changing nothing.
+  // Room for `name` at the end, grown geometrically (std::string::reserve
+  // need not be: libc++ rounds up to 16 bytes, and libstdc++ before GCC 11
+  // shrank to the request): push_back(name) cannot throw then. Throws
+  // std::bad_alloc, changing nothing.
   void reserve_for(const std::string& name) {
     if (ends_.size() == ends_.capacity())
       ends_.reserve(std::max<std::size_t>(16, 2 * ends_.capacity()));
-    text_.reserve(text_.size() + name.size());  // libstdc++ at least doubles
+    const std::size_t need = text_.size() + name.size();
+    if (need > text_.capacity()) text_.reserve(std::max(need, 2 * text_.capacity()));
   }
   void push_back(const std::string& name) {
     text_.append(name);
