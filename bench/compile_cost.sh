@@ -165,6 +165,7 @@ library_flags() {
   esac
 }
 
+less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }  # as numbers
 measure() {  # compiler case [extra flags] -> "cpu_s peak_kb text_bytes"
   local cxx=$1 name=$2 extra=${3:-} best_cpu= peak text
   for _ in $(seq "$repeat"); do
@@ -175,9 +176,7 @@ measure() {  # compiler case [extra flags] -> "cpu_s peak_kb text_bytes"
       { echo "compile_cost.sh: $cxx failed on $name:" >&2; head -20 "$work/$name.err" >&2; return 1; }
     read -r user sys peak < "$work/time"
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-    if [ -z "$best_cpu" ] || awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }'; then
-      best_cpu=$cpu
-    fi
+    if [ -z "$best_cpu" ] || less_than "$cpu" "$best_cpu"; then best_cpu=$cpu; fi
   done
   text=$(size -A "$work/$name.o" | awk '$1 ~ /^\.text/ { sum += $2 } END { print sum + 0 }')
   echo "$best_cpu $peak $text"
@@ -213,8 +212,8 @@ paired_cell() {  # compiler case -> " cpu | ratio | MiB | KiB |"
     result=$(measure "$@") || return 1
     read -r b _ _ <<< "$base"
     read -r c peak text <<< "$result"
-    if [ -z "$base_cpu" ] || awk -v a="$b" -v m="$base_cpu" 'BEGIN { exit !(a < m) }'; then base_cpu=$b; fi
-    if [ -z "$cpu" ] || awk -v a="$c" -v m="$cpu" 'BEGIN { exit !(a < m) }'; then cpu=$c; fi
+    if [ -z "$base_cpu" ] || less_than "$b" "$base_cpu"; then base_cpu=$b; fi
+    if [ -z "$cpu" ] || less_than "$c" "$cpu"; then cpu=$c; fi
   done
   awk -v c="$cpu" -v b="$base_cpu" -v p="$peak" -v t="$text" \
     'BEGIN { printf " %.2f | %.2f | %.0f | %.1f |", c, c / b, p / 1024, t / 1024 }'

@@ -619,7 +619,7 @@ TEST_CASE("the registrations' names agree with std::vector<std::string>", "[regi
       // Unnamed ("") most often, as registrations are.
       const std::string name = std::string(words[std::uniform_int_distribution<int>(0, 5)(rng)]) +
                                (round % 7 == 0 ? std::to_string(round) : std::string());
-      names.reserve_for(name);
+      names.reserve_for(name, oracle.size() + 1);
       names.push_back(name);
       oracle.push_back(name);
     } else if (what == 2) {

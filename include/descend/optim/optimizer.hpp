@@ -648,7 +648,7 @@ class Optimizer : public ParamGroups {
     // step(), so a test of those would stop reserving after the first add()).
     work_.reserve(registered_.capacity());
     scales_.reserve(registered_.capacity());
-    names_.reserve_for(name);
+    names_.reserve_for(name, registered_.capacity());
     registered_.push_back(Registration{param, grad, kNone, p.data, g.data, group});
     // Out of memory in any of these takes back what came before.
     int done = 0;

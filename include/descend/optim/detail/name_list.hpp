@@ -28,13 +28,13 @@ class NameList {
     return i;
   }
 
-  // Room for `name` at the end, grown geometrically (std::string::reserve
-  // need not be: libc++ rounds up to 16 bytes, and libstdc++ before GCC 11
-  // shrank to the request): push_back(name) cannot throw then. Throws
-  // std::bad_alloc, changing nothing.
-  void reserve_for(const std::string& name) {
-    if (ends_.size() == ends_.capacity())
-      ends_.reserve(std::max<std::size_t>(16, 2 * ends_.capacity()));
+  // Room for `count` names in all, `name` among them: push_back(name) cannot
+  // throw then. The caller grows `count` with its registrations; the text
+  // grows geometrically itself (std::string::reserve need not: libc++ rounds
+  // up to 16 bytes, and libstdc++ before GCC 11 shrank to the request).
+  // Throws std::bad_alloc, changing nothing.
+  void reserve_for(const std::string& name, std::size_t count) {
+    ends_.reserve(count);
     const std::size_t need = text_.size() + name.size();
     if (need > text_.capacity()) text_.reserve(std::max(need, 2 * text_.capacity()));
   }
