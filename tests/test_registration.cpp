@@ -532,11 +532,15 @@ TEST_CASE("state buffers start at zero, aligned for AVX-512, and move as their o
   CHECK(descend::detail::checked_bytes(huge - 1, 4) == 4 * (huge - 1));
 }
 
-TEST_CASE("the overlap index agrees with a pairwise check through inserts, erases and removals",
+TEST_CASE("the overlap index agrees with a map of each byte's owner through inserts and erases",
           "[registration]") {
   // Contiguous views (kept sorted by address) and strided ones (in a list),
   // of floats and doubles, in one buffer: overlapping() must find a view
-  // that shares a coefficient whenever the pairwise check finds one.
+  // that shares a byte with the new one whenever there is one. The oracle
+  // knows nothing of spans or strides' algebra: it marks every byte of every
+  // coefficient with its owner. The pairwise check, share_coefficients, must
+  // agree with it too (a double and a float four bytes into it share memory
+  // though their addresses differ).
   using descend::detail::Cells;
   using descend::detail::ViewSet;
   alignas(8) static char memory[4096];
@@ -560,22 +564,43 @@ TEST_CASE("the overlap index agrees with a pairwise check through inserts, erase
     c.data = memory + c.width * pick(0, static_cast<int>((4000 - (s.hi - s.lo)) / c.width));
     return c;
   };
+  // Calls f(byte offset in memory) for every byte of every coefficient of v.
+  const auto for_each_byte = [&](const Cells& v, auto&& f) {
+    for (Eigen::Index j = 0; j < v.cols; ++j)
+      for (Eigen::Index i = 0; i < v.rows; ++i)
+        for (Eigen::Index b = 0; b < v.width; ++b)
+          f(v.data - memory + (i * v.row_stride + j * v.col_stride) * v.width + b);
+  };
+  constexpr std::size_t kFree = descend::detail::kNone;
+  std::vector<std::size_t> owner(sizeof(memory), kFree);  // each byte's id
   ViewSet set;
   std::vector<std::pair<Cells, std::size_t>> oracle;  // id = registration number
+  const auto own = [&](const Cells& v, std::size_t id) {
+    for_each_byte(v, [&](std::ptrdiff_t b) { owner[static_cast<std::size_t>(b)] = id; });
+  };
   std::size_t next_id = 0;
-  int inserted = 0, refused = 0;
+  int inserted = 0, refused = 0, mixed = 0;
   for (int round = 0; round < 4000; ++round) {
     const int what = pick(0, 9);
     if (what < 6 || oracle.empty()) {
       const Cells v = random_view();
-      std::vector<std::size_t> meets;
-      for (const auto& e : oracle)
-        if (descend::detail::share_coefficients_outlined(v, e.first)) meets.push_back(e.second);
+      std::vector<std::size_t> meets;  // the owners of v's bytes
+      for_each_byte(v, [&](std::ptrdiff_t b) {
+        const std::size_t id = owner[static_cast<std::size_t>(b)];
+        if (id != kFree && std::find(meets.begin(), meets.end(), id) == meets.end())
+          meets.push_back(id);
+      });
+      for (const auto& e : oracle) {
+        const bool shares = std::find(meets.begin(), meets.end(), e.second) != meets.end();
+        REQUIRE(descend::detail::share_coefficients_outlined(v, e.first) == shares);
+        mixed += shares && e.first.width != v.width ? 1 : 0;
+      }
       const std::size_t got = set.overlapping(v);
       if (v.size() == 0 || meets.empty()) {
-        REQUIRE(got == ViewSet::kNone);
+        REQUIRE(got == descend::detail::kNone);
         if (v.size() != 0) {
           set.insert(v, next_id);
+          own(v, next_id);
           oracle.emplace_back(v, next_id++);
           ++inserted;
         }
@@ -586,11 +611,13 @@ TEST_CASE("the overlap index agrees with a pairwise check through inserts, erase
     } else if (what < 9) {  // erase one view, as inserted
       const std::size_t k = std::uniform_int_distribution<std::size_t>(0, oracle.size() - 1)(rng);
       set.erase(oracle[k].first);
+      own(oracle[k].first, kFree);
       oracle.erase(oracle.begin() + static_cast<std::ptrdiff_t>(k));
     } else {  // remove an id; later ids move down by one, as registrations do
       const std::size_t id =
           oracle[std::uniform_int_distribution<std::size_t>(0, oracle.size() - 1)(rng)].second;
       set.remove_id(id);
+      for (std::size_t& o : owner) o = o == id ? kFree : o != kFree && o > id ? o - 1 : o;
       oracle.erase(
           std::remove_if(oracle.begin(), oracle.end(),
                          [id](const std::pair<Cells, std::size_t>& e) { return e.second == id; }),
@@ -604,8 +631,25 @@ TEST_CASE("the overlap index agrees with a pairwise check through inserts, erase
   }
   CHECK(inserted > 100);
   CHECK(refused > 100);
+  CHECK(mixed > 10);  // floats and doubles met
   set.clear();
-  for (const auto& e : oracle) CHECK(set.overlapping(e.first) == ViewSet::kNone);
+  for (const auto& e : oracle) CHECK(set.overlapping(e.first) == descend::detail::kNone);
+}
+
+TEST_CASE("strided views share memory when their coefficients overlap by some bytes",
+          "[registration]") {
+  // Every other double of a buffer, and every other float four bytes in: no
+  // two coefficients start at the same address, but each float lies in the
+  // second half of a double.
+  alignas(8) static char memory[128];
+  using descend::detail::Cells;
+  const Cells doubles{memory, 4, 1, 2, 8, 8};
+  const Cells floats{memory + 4, 4, 1, 4, 16, 4};
+  const Cells apart{memory + 8, 4, 1, 4, 16, 4};  // the floats in the skipped doubles
+  CHECK(descend::detail::share_coefficients_outlined(doubles, floats));
+  CHECK(descend::detail::share_coefficients_outlined(floats, doubles));
+  CHECK_FALSE(descend::detail::share_coefficients_outlined(doubles, apart));
+  CHECK_FALSE(descend::detail::share_coefficients_outlined(apart, floats));
 }
 
 TEST_CASE("the registrations' names agree with std::vector<std::string>", "[registration]") {

@@ -3,7 +3,10 @@
 // examples have their own: <descend/nn.hpp>.
 #pragma once
 
+// First: its #error names the language standard before anything else fails.
+// clang-format off
 #include "descend/version.hpp"
+// clang-format on
 #include "descend/optim/adadelta.hpp"
 #include "descend/optim/adagrad.hpp"
 #include "descend/optim/adam.hpp"

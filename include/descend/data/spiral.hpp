@@ -22,7 +22,7 @@ namespace data {
 template <class Scalar>
 struct Classification {
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> inputs;  // one sample per row
-  Eigen::VectorXi labels;                                         // class ids 0 .. classes-1
+  Eigen::VectorXi labels;                                        // class ids 0 .. classes-1
 };
 
 template <class Scalar = double>

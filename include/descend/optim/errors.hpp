@@ -53,9 +53,9 @@ struct MessagePart {
     unsigned long long unsigned_value;
     const void* address;
   };
-  MessagePart(const char* t) : kind(kText), text(t) {}            // NOLINT: implicit
+  MessagePart(const char* t) : kind(kText), text(t) {}              // NOLINT: implicit
   MessagePart(const std::string& s) : kind(kString), string(&s) {}  // NOLINT
-  MessagePart(const void* p) : kind(kAddress), address(p) {}      // NOLINT
+  MessagePart(const void* p) : kind(kAddress), address(p) {}        // NOLINT
   template <class T, std::enable_if_t<std::is_arithmetic<T>::value, int> = 0>
   MessagePart(T x) {  // NOLINT
     if constexpr (std::is_floating_point<T>::value) {
@@ -76,8 +76,12 @@ DESCEND_COLD inline std::string concat_parts(std::initializer_list<MessagePart> 
   char buf[32];
   for (const MessagePart& part : parts) {
     switch (part.kind) {
-      case MessagePart::kText: out += part.text; continue;
-      case MessagePart::kString: out += *part.string; continue;
+      case MessagePart::kText:
+        out += part.text;
+        continue;
+      case MessagePart::kString:
+        out += *part.string;
+        continue;
       case MessagePart::kReal:  // as a stream with precision 10
         std::snprintf(buf, sizeof buf, "%.10g", part.real);
         break;

@@ -438,7 +438,7 @@ class Optimizer : public ParamGroups {
   template <class>
   friend struct detail::CheckpointAccess;
 
-  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  static constexpr std::size_t kNone = detail::kNone;
 
   using Slot = detail::Slot;
   static Scalar* buffers(const Slot& s) { return s.buffers.as<Scalar>(); }

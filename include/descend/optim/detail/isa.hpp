@@ -103,8 +103,8 @@ DESCEND_COLD inline Isa choose_isa(const char* who) {
                                   " is not an instruction set descend knows (baseline, avx2 or "
                                   "avx512)");
     if (static_cast<int>(chosen) > static_cast<int>(cpu))
-      fail<std::invalid_argument>(who, ": DESCEND_ISA=", env,
-                                  " asks for more than this CPU has (", isa_name(cpu), ")");
+      fail<std::invalid_argument>(who, ": DESCEND_ISA=", env, " asks for more than this CPU has (",
+                                  isa_name(cpu), ")");
   }
   dispatch_level.store(static_cast<int>(chosen), std::memory_order_relaxed);
   return chosen;

@@ -80,16 +80,17 @@ inline std::unique_ptr<const char* []> addresses(const Cells& v) {
 
 // Whether a and b, whose spans meet, share a coefficient: yes if both are in
 // one piece; otherwise (two interleaved column blocks of a row-major matrix,
-// say) every address is compared.
+// say) the coefficients' bytes are compared, in address order. Bytes, not
+// addresses: a double and a float four bytes into it share memory.
 DESCEND_NOINLINE inline bool share_meeting(const Cells& a, const Cells& b) {
   if (is_contiguous(a) && is_contiguous(b)) return true;
   const std::unique_ptr<const char*[]> x = addresses(a), y = addresses(b);
   const std::less<const char*> less;
   const std::size_t n = static_cast<std::size_t>(a.size()), m = static_cast<std::size_t>(b.size());
   for (std::size_t i = 0, j = 0; i < n && j < m;) {
-    if (less(x[i], y[j]))
+    if (!less(y[j], x[i] + a.width))  // x[i] ends before y[j] starts
       ++i;
-    else if (less(y[j], x[i]))
+    else if (!less(x[i], y[j] + b.width))  // y[j] ends before x[i] starts
       ++j;
     else
       return true;
@@ -134,8 +135,6 @@ DESCEND_ALWAYS_INLINE bool share_coefficients(const View<T>& a, const View<U>& b
 // new one finds its neighbours in O(log n); strided ones, rare, in a list.
 class ViewSet {
  public:
-  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-
   // The id of a view in the set that shares a coefficient with v, or kNone.
   std::size_t overlapping(const Cells& v) const {
     if (v.size() == 0) return kNone;

@@ -24,6 +24,10 @@
 namespace descend {
 namespace detail {
 
+// No index: what a look-up of a registration, a slot or a view returns when
+// there is none, and a slot's owner when no registration owns it.
+inline constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
 // A PodVector's memory, in elements of `width` bytes.
 struct PodBuffer {
   void* data = nullptr;

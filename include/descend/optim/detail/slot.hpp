@@ -63,8 +63,6 @@ Layout layout_of(const View<T>& v) {
 // What step() reads of a slot (key, layout, step, the buffers' address)
 // fills its first cache line.
 struct alignas(64) Slot {
-  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-
   const void* key = nullptr;  // the parameter's memory
   Layout layout;              // as the state was made for
   std::int64_t step = 0;
