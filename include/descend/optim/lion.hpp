@@ -103,7 +103,7 @@ class Lion : public GroupedOptimizer<Scalar, LionOptions> {
       const V m = V::load(s);
       if (decoupled) w = shrink * w;                // w = (1 - lr λ) w
       const V c = beta1 * m + one_minus_beta1 * g;  // c = β1 m + (1 - β1) g
-      w = w - lr * sign(c);                         // w = w - lr sign(c)
+      w = w - times_sign(lr, c);                    // w = w - lr sign(c)
       w.store(pw);
       (beta2 * m + one_minus_beta2 * g).store(s);  // m = β2 m + (1 - β2) g
     }
