@@ -650,6 +650,17 @@ TEST_CASE("strided views share memory when their coefficients overlap by some by
   CHECK(descend::detail::share_coefficients_outlined(floats, doubles));
   CHECK_FALSE(descend::detail::share_coefficients_outlined(doubles, apart));
   CHECK_FALSE(descend::detail::share_coefficients_outlined(apart, floats));
+  // The same doubles walked backwards (a negative stride), and doubles four
+  // bytes off, over [12, 20) and [28, 36): into two of the doubles, only
+  // touching the floats and the floats apart.
+  const Cells backwards{memory + 48, 4, 1, -2, 8, 8};
+  const Cells straddling{memory + 12, 2, 1, 2, 16, 8};
+  CHECK(descend::detail::share_coefficients_outlined(backwards, floats));
+  CHECK_FALSE(descend::detail::share_coefficients_outlined(backwards, apart));
+  CHECK(descend::detail::share_coefficients_outlined(straddling, doubles));
+  CHECK(descend::detail::share_coefficients_outlined(backwards, straddling));
+  CHECK_FALSE(descend::detail::share_coefficients_outlined(straddling, floats));
+  CHECK_FALSE(descend::detail::share_coefficients_outlined(apart, straddling));
 }
 
 TEST_CASE("the registrations' names agree with std::vector<std::string>", "[registration]") {
