@@ -88,12 +88,13 @@ DESCEND_NOINLINE inline bool share_meeting(const Cells& a, const Cells& b) {
   const std::less<const char*> less;
   const std::size_t n = static_cast<std::size_t>(a.size()), m = static_cast<std::size_t>(b.size());
   for (std::size_t i = 0, j = 0; i < n && j < m;) {
-    if (!less(y[j], x[i] + a.width))  // x[i] ends before y[j] starts
+    const Span p{x[i], x[i] + a.width}, q{y[j], y[j] + b.width};
+    if (p.meets(q)) return true;
+    // The one that ends first meets nothing further in the other list.
+    if (less(p.hi, q.hi))
       ++i;
-    else if (!less(x[i], y[j] + b.width))  // y[j] ends before x[i] starts
-      ++j;
     else
-      return true;
+      ++j;
   }
   return false;
 }

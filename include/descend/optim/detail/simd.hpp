@@ -184,21 +184,19 @@ template <class P>
 Vec<P> maximum(Vec<P> a, Vec<P> b) {
   return {packet_maximum(a.v, b.v)};
 }
-// As torch.sign (PyTorch 1.13, float and double): 1 where a > 0, -1 where
-// a < 0, and +0 for +0, -0 and NaN.
-template <class P>
-Vec<P> sign(Vec<P> a) {
-  using S = typename Vec<P>::Scalar;
-  const Vec<P> zero = splat<P>(S(0));
-  return select(gt(a, zero), splat<P>(S(1)), select(lt(a, zero), splat<P>(S(-1)), zero));
-}
-// s * sign(a) for a finite s, bit for bit, by sign()'s selects with s in
-// place of 1 (Lion's step): no multiply per packet.
+// s * sign(a), with sign as torch.sign (PyTorch 1.13, float and double): s
+// where a > 0, -s where a < 0, and s * 0 for +0, -0 and NaN. Bit for bit the
+// product for a finite s, without the multiply per packet (Lion's step).
 template <class P>
 Vec<P> times_sign(typename Vec<P>::Scalar s, Vec<P> a) {
   using S = typename Vec<P>::Scalar;
   const Vec<P> zero = splat<P>(S(0));
   return select(gt(a, zero), splat<P>(s), select(lt(a, zero), splat<P>(-s), splat<P>(s * S(0))));
+}
+// As torch.sign: 1 where a > 0, -1 where a < 0, and +0 for +0, -0 and NaN.
+template <class P>
+Vec<P> sign(Vec<P> a) {
+  return times_sign(typename Vec<P>::Scalar(1), a);
 }
 // As torch.clamp(a, low, high) for low <= high: min(max(a, low), high), and
 // NaN stays NaN (on x86 and in the scalar tail max and min return their
